@@ -1,0 +1,44 @@
+# The two commands a newcomer needs are `make demo` and `make test`.
+# Every other target is a step of those two.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+TRACKER_ADDR ?= 127.0.0.1:8000
+ORIGIN_ADDR  ?= 127.0.0.1:8080
+
+.PHONY: help setup build wasm demo test test-rust test-node test-browser lint
+
+help:
+	@echo "make demo   install what is missing, build, and start origin + test card + tracker"
+	@echo "make test   install what is missing, then run every test and lint"
+
+setup:
+	@scripts/setup.sh
+
+build: setup wasm
+	cargo build --release -p swarmcast-tracker -p swarmcast-origin
+
+wasm: setup
+	scripts/build-wasm.sh
+
+demo: build
+	scripts/demo.sh
+
+test: setup wasm lint test-rust test-node test-browser
+	@echo "all tests passed"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	cargo test --workspace
+
+test-node:
+	cargo build --release -p swarmcast-tracker -p swarmcast-origin
+	node --test --test-concurrency=1 tests/node/
+
+test-browser:
+	cargo build --release -p swarmcast-tracker -p swarmcast-origin
+	scripts/in-netns.sh node --test --test-concurrency=1 tests/browser/

@@ -1,0 +1,1 @@
+//! The sans-IO loader engine: inputs and time in, actions out.

@@ -1,0 +1,1 @@
+//! Browser shell: executes engine actions with WebSocket, WebRTC, fetch and timers.

@@ -1,0 +1,1 @@
+//! The binary, versioned peer-to-peer protocol spoken over WebRTC data channels.

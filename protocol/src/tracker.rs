@@ -1,0 +1,1 @@
+//! WebTorrent tracker messages (JSON over WebSocket).
