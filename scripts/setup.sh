@@ -34,7 +34,10 @@ fi
 BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$BINDGEN_VERSION" ]; then
   log "cargo: installing wasm-bindgen-cli $BINDGEN_VERSION"
-  cargo install --locked --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION"
+  # --locked can name a dependency version the registry mirror lacks; then let
+  # cargo resolve the CLI's dependencies afresh.
+  cargo install --locked --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION" ||
+    cargo install --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION"
 fi
 if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
   log "cargo: installing wasm-pack $WASM_PACK_VERSION"
