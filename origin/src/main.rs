@@ -1,1 +1,17 @@
-fn main() {}
+//! `swarmcast-origin`: see the crate README for flags and examples.
+
+use clap::Parser;
+use swarmcast_origin::cli::Cli;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    swarmcast_origin::run(cli, swarmcast_origin::shutdown::signal()).await
+}

@@ -1,1 +1,46 @@
-//! Browser shell: executes engine actions with WebSocket, WebRTC, fetch and timers.
+//! Browser shell: executes the engine's actions with WebSocket, WebRTC, fetch
+//! and timers, and feeds every browser event back to it. It makes no decisions
+//! of its own. `node` is the wasm-bindgen surface that the JS glue calls.
+
+mod config;
+mod driver;
+mod http;
+mod js;
+mod node;
+mod rtc;
+mod slots;
+mod timer;
+mod tracker;
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use web_sys::RtcDataChannel;
+
+/// What the browser reports back to the driver. Ids are the engine's.
+pub(crate) enum Browser {
+    Timer,
+    TrackerOpen(u32),
+    TrackerMessage(u32, String),
+    TrackerClosed(u32),
+    OfferSdp(u32, String),
+    AnswerSdp(u32, String),
+    /// The answering side's data channel arrived.
+    Channel(u32, RtcDataChannel),
+    PeerOpen(u32),
+    PeerMessage(u32, Vec<u8>),
+    PeerDrained(u32),
+    PeerClosed(u32),
+    /// Status and Content-Length of a response.
+    HttpStarted(u32, u16, Option<u64>),
+    HttpChunk(u32, Vec<u8>),
+    HttpDone(u32),
+    /// HTTP status if one was received.
+    HttpFailed(u32, Option<u16>),
+    /// A browser API refused something: where, and the JS error.
+    Error(&'static str, JsValue),
+}
+
+/// Where browser callbacks deliver their events. It only queues: callbacks can
+/// fire while the driver is busy, and the driver drains the queue in order.
+pub(crate) type Sink = Rc<dyn Fn(Browser)>;

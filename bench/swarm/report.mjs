@@ -1,0 +1,137 @@
+// Turns raw scenario data into the benchmark's figures: one summary row per
+// engine, swarmcast's ratios against the other rows, the issue's targets, and
+// the P2P ratio over time that the chart plots.
+const WINDOW_S = 10; // the ratio-over-time curve uses bytes of the last 10 s
+
+/** Figures for one engine's run (see runScenario). */
+export function summarize({ engine, viewers }, { seconds }) {
+  const sum = (f) => viewers.reduce((a, v) => a + f(v), 0);
+  const httpBytes = sum((v) => v.final.httpBytes);
+  const p2pBytes = sum((v) => v.final.p2pBytes);
+  const unique = new Map();
+  for (const v of viewers) for (const [url, bytes] of Object.entries(v.segments)) unique.set(url, bytes);
+  const uniqueSegmentBytes = [...unique.values()].reduce((a, b) => a + b, 0);
+  const startups = viewers.map((v) => v.final.startupMs).filter((x) => x !== null);
+  const latencies = viewers.flatMap((v) => v.samples.filter((s) => s.startupMs !== null && s.latency !== null));
+  return {
+    engine,
+    viewers: viewers.length,
+    p2pRatio: ratio(p2pBytes, httpBytes + p2pBytes),
+    amplification: ratio(httpBytes, uniqueSegmentBytes),
+    httpBytes,
+    p2pBytes,
+    uploadBytes: sum((v) => v.final.uploadBytes),
+    uniqueSegmentBytes,
+    stalls: sum((v) => v.final.stalls),
+    stallS: sum((v) => v.final.stallMs) / 1000,
+    started: startups.length,
+    startupMs: median(startups),
+    startupMaxMs: startups.length ? Math.max(...startups) : null,
+    latencyS: mean(latencies.map((s) => s.latency)),
+    segmentsBehind: mean(latencies.map((s) => s.segmentsBehindEdge)),
+    segmentsBehindMax: latencies.length ? Math.max(...latencies.map((s) => s.segmentsBehindEdge)) : null,
+    hlsErrors: sum((v) => v.final.hlsErrors),
+    fatalErrors: sum((v) => v.final.fatalErrors),
+    pageErrors: sum((v) => v.errors.length),
+    ratioOverTime: ratioOverTime(viewers, seconds),
+  };
+}
+
+/** P2P share of the bytes all viewers received in the WINDOW_S before each t. */
+function ratioOverTime(viewers, seconds) {
+  const at = (v, t, key) => v.samples.findLast((s) => s.t <= t)?.[key] ?? 0;
+  const points = [];
+  for (let t = WINDOW_S; t <= seconds; t += 2) {
+    const d = (key) => viewers.reduce((a, v) => a + at(v, t, key) - at(v, t - WINDOW_S, key), 0);
+    const p2p = d("p2pBytes");
+    const total = p2p + d("httpBytes");
+    if (total > 0) points.push({ t, ratio: p2p / total });
+  }
+  return points;
+}
+
+/** The issue's targets for swarmcast, each { name, ok, detail }; [] without the rows needed. */
+export function targets(rows, n) {
+  const by = Object.fromEntries(rows.map((r) => [r.engine, r]));
+  const sc = by.swarmcast;
+  if (!sc) return [];
+  const want = (0.9 * (n - 1)) / n;
+  const out = [
+    { name: `P2P ratio >= 0.9 x (N-1)/N = ${want.toFixed(2)}`, ok: sc.p2pRatio >= want, detail: fmt(sc.p2pRatio, 3) },
+    {
+      name: "within 3 segments of the live edge (mean)",
+      ok: sc.segmentsBehind !== null && sc.segmentsBehind <= 3,
+      detail: `${fmt(sc.segmentsBehind, 2)} segments (max ${fmt(sc.segmentsBehindMax, 2)}; plain hls.js ${fmt(by.hls?.segmentsBehind, 2)})`,
+    },
+  ];
+  if (by.hls) {
+    out.push({ name: "no more stalls than plain hls.js", ok: sc.stalls <= by.hls.stalls, detail: `${sc.stalls} vs ${by.hls.stalls}` });
+    out.push({
+      name: "startup within 300 ms of plain hls.js",
+      ok: sc.startupMs !== null && by.hls.startupMs !== null && sc.startupMs <= by.hls.startupMs + 300,
+      detail: `${fmt(sc.startupMs, 0)} vs ${fmt(by.hls.startupMs, 0)} ms`,
+    });
+  }
+  if (by.p2pml) {
+    out.push({ name: "higher P2P ratio than P2P Media Loader", ok: sc.p2pRatio > by.p2pml.p2pRatio, detail: `${fmt(sc.p2pRatio, 3)} vs ${fmt(by.p2pml.p2pRatio, 3)}` });
+  }
+  return out;
+}
+
+const NAMES = { hls: "plain hls.js", p2pml: "P2P Media Loader 2.3.1", swarmcast: "swarmcast" };
+
+/** The report as Markdown: the results table, swarmcast's ratios, the targets. */
+export function markdown(rows, { n, seconds, staggerS }) {
+  const lines = [
+    `N = ${n} viewers joining ${staggerS} s apart, T = ${seconds} s per engine, live test card (2 s segments).`,
+    "",
+    "| engine | P2P ratio | origin amplification | stalls (count, total s) | startup median / max (ms) | latency behind live (s) / segments behind edge | hls.js errors (fatal) |",
+    "|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.latencyS, 1)} / ${fmt(r.segmentsBehind, 2)} | ${r.hlsErrors} (${r.fatalErrors}) |`,
+    ),
+  ];
+  const sc = rows.find((r) => r.engine === "swarmcast");
+  const others = rows.filter((r) => r.engine !== "swarmcast");
+  if (sc && others.length) {
+    lines.push(
+      "",
+      "swarmcast ÷ each other engine (P2P ratio higher is better; the rest lower is better):",
+      "",
+      "| swarmcast ÷ | P2P ratio | origin amplification | stalls | startup | latency |",
+      "|---|---|---|---|---|---|",
+      ...others.map(
+        (o) =>
+          `| ${NAMES[o.engine]} | ${x(sc.p2pRatio, o.p2pRatio)} | ${x(sc.amplification, o.amplification)} | ${x(sc.stalls, o.stalls)} | ${x(sc.startupMs, o.startupMs)} | ${x(sc.latencyS, o.latencyS)} |`,
+      ),
+    );
+  }
+  const checks = targets(rows, n);
+  if (checks.length) {
+    lines.push("", "Targets for swarmcast:", "", ...checks.map((c) => `- ${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.detail}`));
+  }
+  return lines.join("\n") + "\n";
+}
+
+export const engineName = (engine) => NAMES[engine];
+
+function x(a, b) {
+  if (a === null || b === null || b === 0) return "–";
+  return `${(a / b).toFixed(2)}x`;
+}
+function fmt(v, digits) {
+  return v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(digits);
+}
+function ratio(a, b) {
+  return b > 0 ? a / b : null;
+}
+function mean(xs) {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+function median(xs) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

@@ -1,0 +1,49 @@
+// Runs one engine's swarm: N viewers of the live stream joining staggered in
+// one headless Chromium, each sampled once a second, until T seconds after the
+// first joined. Returns the raw per-viewer data that report.mjs summarises.
+import { setTimeout as sleep } from "node:timers/promises";
+import { launchBrowser, newViewerContext } from "../../tests/support/browser.mjs";
+
+const SAMPLE_MS = 1000;
+
+/**
+ * `stack` is startStack()'s result (origin with the bench mounts, tracker).
+ * Returns { engine, viewers: [{ joinedAt, samples: [{ t, ...stats }], final, segments, log }] }
+ * where every t is seconds since the first viewer joined.
+ */
+export async function runScenario({ engine, stack, n, seconds, staggerS }) {
+  const { browser, close } = await launchBrowser();
+  const viewers = [];
+  const t0 = Date.now();
+  const elapsed = () => (Date.now() - t0) / 1000;
+  try {
+    const q = new URLSearchParams({ engine, src: stack.origin.liveUrl, tracker: stack.tracker.url });
+    const url = `${stack.origin.url}/bench/index.html?${q}`;
+    while (elapsed() < seconds) {
+      if (viewers.length < n && elapsed() >= viewers.length * staggerS) viewers.push(await join(browser, url, elapsed()));
+      for (const v of viewers) {
+        const s = await v.page.evaluate(() => window.swarmcast?.stats()).catch(() => null);
+        if (s) v.samples.push({ t: elapsed(), ...s, peers: s.peers.length });
+      }
+      await sleep(SAMPLE_MS - ((Date.now() - t0) % SAMPLE_MS));
+    }
+    for (const v of viewers) {
+      Object.assign(
+        v,
+        await v.page.evaluate(() => ({ final: window.swarmcast.stats(), segments: window.swarmcast.segments(), log: window.swarmcast.log })),
+      );
+    }
+    return { engine, viewers: viewers.map(({ page, ...rest }) => rest) };
+  } finally {
+    await close();
+  }
+}
+
+async function join(browser, url, joinedAt) {
+  const context = await newViewerContext(browser);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(url);
+  return { page, joinedAt, samples: [], errors };
+}

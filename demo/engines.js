@@ -1,0 +1,48 @@
+// The two ways the demo can load segments, behind one small interface so the
+// page (and the swarm benchmark, which adds P2P Media Loader) treats them alike.
+// An engine is `async ({ Hls, tracker, log }) => { hls, stats() }`,
+// where stats() returns cumulative { httpBytes, p2pBytes, uploadBytes,
+// peers: [{ id, downloadedBytes, uploadedBytes }] }.
+
+/** Plain hls.js: every segment byte comes over HTTP. The baseline. */
+export async function plainHls({ Hls }) {
+  const hls = new Hls();
+  let httpBytes = 0;
+  hls.on(Hls.Events.FRAG_LOADED, (_, d) => (httpBytes += d.frag.stats.loaded));
+  return {
+    hls,
+    stats: () => ({ httpBytes, p2pBytes: 0, uploadBytes: 0, peers: [] }),
+  };
+}
+
+/**
+ * hls.js with the swarmcast loader from /dist/swarmcast.js. If the loader cannot
+ * be loaded (not built yet, say) the page still plays, over HTTP only.
+ */
+export async function swarmcast({ Hls, tracker, log }) {
+  let Swarmcast;
+  try {
+    ({ Swarmcast } = await import("/dist/swarmcast.js"));
+  } catch (e) {
+    log(`swarmcast loader unavailable (${e.message}); playing over HTTP only`);
+    return plainHls({ Hls });
+  }
+  const hls = new Hls();
+  // Host candidates only: the demo's tabs share one machine, and no STUN server
+  // outside it is contacted.
+  const p2p = await Swarmcast.attach(hls, { trackers: [tracker], rtcConfig: { iceServers: [] } });
+  p2p.addEventListener("peerconnect", (e) => log(`peer ${shortId(e.detail.id)} connected`));
+  p2p.addEventListener("peerclose", (e) => log(`peer ${shortId(e.detail.id)} left`));
+  p2p.addEventListener("error", (e) => log(`swarmcast ${e.detail.where}: ${e.detail.message}`));
+  p2p.addEventListener("segmentloaded", (e) => {
+    const d = e.detail;
+    if (d.source === "p2p") log(`segment ${d.sn} from peer ${shortId(d.peerId)} (${Math.round(d.bytes / 1024)} KiB)`);
+  });
+  return {
+    hls,
+    stats: () => p2p.stats(),
+  };
+}
+
+/** A peer id short enough to show; the tail, since ids share a client prefix. */
+export const shortId = (id) => String(id).slice(-8);

@@ -1,0 +1,124 @@
+// Public TypeScript API of the `swarmcast` npm package.
+import type Hls from "hls.js";
+
+/** Facts about a media segment, as hls.js names them. */
+export interface SegmentInfo {
+  url: string;
+  /** Media sequence number. */
+  sn: number;
+  /** Variant (quality level) index. */
+  level: number;
+}
+
+export interface SwarmcastOptions {
+  /** WebTorrent-compatible WebSocket tracker URLs, e.g. ["wss://tracker.example"]. */
+  trackers?: string[];
+  /** Passed to every RTCPeerConnection (ICE servers and so on). Default: one public STUN server. */
+  rtcConfig?: RTCConfiguration;
+  /** Viewers with the same swarm id share segments. Default: the playlist URL without query. */
+  swarmId?: string;
+  /** Fetch segments from peers at all. false: plain HTTP, no tracker, no peers. Default true. */
+  p2p?: boolean;
+  /** Serve segments to other peers. Default true. */
+  upload?: boolean;
+  /** Segments due within this many seconds of the playhead are fetched over HTTP. */
+  httpWindowSeconds?: number;
+  /** Segments due within this many seconds are prefetched from peers. */
+  p2pWindowSeconds?: number;
+  /** Live: how far ahead this viewer fetches a new segment over HTTP when the swarm picked it to seed it. */
+  seedWindowSeconds?: number;
+  /** Most peers connected (or connecting) at once. */
+  maxPeers?: number;
+  /** Simultaneous HTTP segment downloads. */
+  maxHttpDownloads?: number;
+  /** Simultaneous P2P segment downloads. */
+  maxP2PDownloads?: number;
+  /** A peer that sends no bytes for this long is dropped for that segment (ms). */
+  p2pTimeoutMs?: number;
+  /** An HTTP download with no progress for this long fails (ms). */
+  httpTimeoutMs?: number;
+  /** Upper bound on memory used to keep segments for peers, in bytes. */
+  memoryCapBytes?: number;
+  /**
+   * Called with every segment received from a peer, before hls.js sees it.
+   * Return false (or reject) to drop that peer and fetch the segment over HTTP.
+   */
+  validateSegment?: (bytes: Uint8Array, info: SegmentInfo) => boolean | Promise<boolean>;
+  /** Where to load the .wasm from. Default: next to swarmcast.js. */
+  wasmUrl?: string | URL;
+  /** TEST ONLY: send corrupted bytes to peers, to exercise validateSegment. Never set in production. */
+  testOnlyCorruptUploads?: boolean;
+}
+
+export interface PeerStats {
+  id: string;
+  downloadedBytes: number;
+  uploadedBytes: number;
+}
+
+/** A point-in-time snapshot; every byte count is cumulative. */
+export interface SwarmcastStats {
+  httpBytes: number;
+  p2pBytes: number;
+  uploadBytes: number;
+  peers: PeerStats[];
+  segments: { http: number; p2p: number };
+  /** Requests answered after their playback deadline. */
+  lateDeliveries: number;
+  /** Segments refetched because a peer timed out, left or sent bad data. */
+  p2pFallbacks: number;
+}
+
+export interface SegmentLoadedDetail extends SegmentInfo {
+  bytes: number;
+  source: "http" | "p2p";
+  /** The peer that sent it, when source is "p2p". */
+  peerId: string | null;
+}
+export interface PeerDetail {
+  id: string;
+}
+export interface BytesDetail {
+  /** "http" and "p2p" are downloads; "upload" is bytes sent to peers. */
+  kind: "http" | "p2p" | "upload";
+  bytes: number;
+  peerId?: string;
+}
+export interface ErrorDetail {
+  /** Where it happened, e.g. "tracker", "peer", "http", "wasm", "validateSegment". */
+  where: string;
+  message: string;
+}
+
+export interface SwarmcastEventMap {
+  segmentloaded: CustomEvent<SegmentLoadedDetail>;
+  peerconnect: CustomEvent<PeerDetail>;
+  peerclose: CustomEvent<PeerDetail>;
+  bytes: CustomEvent<BytesDetail>;
+  error: CustomEvent<ErrorDetail>;
+}
+
+export declare class Swarmcast extends EventTarget {
+  /**
+   * Enables P2P on an hls.js instance; call it before hls.loadSource().
+   * Resolves even if the engine cannot start: then an "error" event follows
+   * and hls.js loads everything over HTTP as usual.
+   */
+  static attach(hls: Hls, options?: SwarmcastOptions): Promise<Swarmcast>;
+  /** Bytes and segments by source, and the connected peers. */
+  stats(): SwarmcastStats;
+  /** Leaves the swarm; hls.js goes on loading over HTTP. */
+  destroy(): void;
+  addEventListener<K extends keyof SwarmcastEventMap>(
+    type: K,
+    listener: (this: Swarmcast, ev: SwarmcastEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof SwarmcastEventMap>(
+    type: K,
+    listener: (this: Swarmcast, ev: SwarmcastEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}

@@ -1,0 +1,203 @@
+// Entry point of the npm package. `Swarmcast.attach(hls, options)` loads the
+// wasm engine once per page, installs the fragment loader on an hls.js
+// instance, and re-exposes the engine's events and stats as a small
+// EventTarget. Nothing here throws into the page: failures become "error"
+// events and the loader falls back to hls.js's own HTTP loader.
+import initWasm, { Node } from "../pkg/swarmcast_loader.js";
+import { fragmentLoader } from "./loader.js";
+
+let wasmReady = null; // one wasm instance per page
+
+// stats() before the engine runs (or if it could not start).
+const EMPTY_STATS = Object.freeze({
+  httpBytes: 0,
+  p2pBytes: 0,
+  uploadBytes: 0,
+  peers: [],
+  segments: { http: 0, p2p: 0 },
+  lateDeliveries: 0,
+  p2pFallbacks: 0,
+});
+
+// The key that names a rendition alike for every viewer: its playlist URL without query.
+const rendition = (url) => url.replace(/[?#].*$/, "");
+
+export class Swarmcast extends EventTarget {
+  /**
+   * Enables P2P on an hls.js instance; call it before hls.loadSource().
+   * Resolves even when the engine cannot start (an "error" event follows).
+   */
+  static async attach(hls, options = {}) {
+    const swarm = new Swarmcast(hls, options);
+    try {
+      await (wasmReady ??= initWasm(options.wasmUrl ? { module_or_path: options.wasmUrl } : undefined));
+      swarm.#start();
+    } catch (e) {
+      wasmReady = null;
+      swarm.#fail("wasm", e);
+    }
+    return swarm;
+  }
+
+  #hls;
+  #options;
+  #node = null; // the engine; null until the wasm is ready, and after destroy()
+  #loads = new Map(); // request id -> { loader, info }
+  #nextId = 1;
+  #unlisten = [];
+
+  constructor(hls, options) {
+    super();
+    this.#hls = hls;
+    this.#options = options;
+  }
+
+  /** A snapshot of bytes and segments by source, and of connected peers. */
+  stats() {
+    try {
+      return this.#node?.stats() ?? EMPTY_STATS;
+    } catch (e) {
+      this.#fail("stats", e);
+      return EMPTY_STATS;
+    }
+  }
+
+  /** Leaves the swarm: closes peers and tracker sockets; hls.js goes on over HTTP. */
+  destroy() {
+    this.#unlisten.forEach((off) => off());
+    this.#unlisten = [];
+    if (this.#hls?.config) this.#hls.config.fLoader = undefined;
+    this.#hls = null;
+    const node = this.#node;
+    this.#node = null;
+    this.#loads.clear();
+    if (node) this.#call(() => (node.destroy(), node.free()));
+  }
+
+  // --- used by the fragment loader ---
+
+  /**
+   * Asks the engine for a media segment on behalf of `loader` (setting
+   * `loader.request`); false means "load it over HTTP yourself".
+   */
+  request(context, loader) {
+    const frag = context.frag;
+    // Init segments ("initSegment") and alternate audio/subtitle tracks stay on HTTP.
+    if (!this.#node || typeof frag?.sn !== "number" || frag.type !== "main") return false;
+    const id = this.#nextId++;
+    loader.request = id;
+    this.#loads.set(id, { loader, info: { url: context.url, sn: frag.sn, level: frag.level } });
+    const ok = this.#call(() =>
+      this.#node.load(id, context.url, context.rangeStart || 0, context.rangeEnd || 0, frag.sn, rendition(frag.baseurl)),
+    );
+    if (!ok) {
+      this.#loads.delete(id);
+      loader.request = null;
+    }
+    return ok;
+  }
+
+  /** Forgets a request: finished, aborted or timed out. */
+  release(id) {
+    if (this.#loads.delete(id)) this.#call(() => this.#node?.abort(id));
+  }
+
+  // --- engine side ---
+
+  #start() {
+    const hls = this.#hls;
+    if (!hls) return; // destroyed while the wasm loaded
+    const { validateSegment, wasmUrl, ...options } = this.#options;
+    this.#node = new Node(options, (type, id, detail) => this.#event(type, id, detail));
+    hls.config.fLoader = fragmentLoader(this, hls.config.loader);
+    this.#on("hlsLevelUpdated", (_, { details }) => this.#playlist(details));
+    this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
+    if (hls.media) this.#watch(hls.media);
+    this.#on("hlsDestroying", () => this.destroy());
+  }
+
+  // Hands a (re)loaded media playlist to the engine, flattened for wasm.
+  #playlist(details) {
+    const urls = [];
+    const nums = [];
+    for (const f of details.fragments) {
+      const [rangeStart = 0, rangeEnd = 0] = f.byteRange;
+      urls.push(f.url);
+      nums.push(f.sn, f.start * 1000, f.duration * 1000, rangeStart, rangeEnd);
+    }
+    this.#call(() =>
+      this.#node?.playlist(this.#hls.url ?? details.url, rendition(details.url), details.live, urls, new Float64Array(nums)),
+    );
+  }
+
+  // Keeps the engine told where playback is, so it knows which segments are due when.
+  #watch(media) {
+    const report = () =>
+      this.#call(() =>
+        this.#node?.playback(media.currentTime * 1000, !media.paused && !media.seeking && media.readyState > 2),
+      );
+    for (const type of ["timeupdate", "seeking", "playing", "pause", "waiting"]) {
+      media.addEventListener(type, report);
+      this.#unlisten.push(() => media.removeEventListener(type, report));
+    }
+  }
+
+  // Engine events: per-request ones go to the loader, the rest to listeners.
+  #event(type, id, detail) {
+    const load = this.#loads.get(id);
+    if (type === "data") {
+      if (load) this.#deliver(id, load, detail);
+    } else if (type === "fail") {
+      this.#loads.delete(id);
+      load?.loader.failure(detail.code, detail.text);
+    } else this.#emit(type, detail);
+  }
+
+  // P2P bytes go through validateSegment first; a rejection makes the engine
+  // drop that peer and fetch the segment again over HTTP.
+  async #deliver(id, { loader, info }, { bytes, peer, timing }) {
+    const validate = this.#options.validateSegment;
+    if (peer != null && validate) {
+      let ok = false;
+      try {
+        ok = await validate(bytes, info);
+      } catch (e) {
+        this.#fail("validateSegment", e);
+      }
+      if (this.#loads.get(id)?.loader !== loader) return; // aborted meanwhile
+      if (!ok) {
+        this.#call(() => this.#node?.reject(id));
+        return;
+      }
+    }
+    this.#loads.delete(id);
+    this.#emit("segmentloaded", { ...info, bytes: bytes.byteLength, source: peer == null ? "http" : "p2p", peerId: peer });
+    loader.success(bytes, timing);
+  }
+
+  #on(event, handler) {
+    const hls = this.#hls;
+    hls.on(event, handler);
+    this.#unlisten.push(() => hls.off(event, handler));
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  #fail(where, error) {
+    // Deferred so that listeners added right after `await attach()` hear it.
+    setTimeout(() => this.#emit("error", { where, message: String(error?.message ?? error) }));
+  }
+
+  // Runs a call into the engine; a failure becomes an "error" event. Returns success.
+  #call(f) {
+    try {
+      f();
+      return true;
+    } catch (e) {
+      this.#fail("engine", e);
+      return false;
+    }
+  }
+}

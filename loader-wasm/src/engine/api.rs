@@ -1,0 +1,342 @@
+//! The engine's public contract with its drivers (the wasm shell, the native
+//! simulation): every input it accepts, every action it asks for, and the
+//! configuration. Kept in one file so a shell can be written from it alone.
+//!
+//! Conventions: time is `u64` milliseconds from any monotonic clock the
+//! driver chooses (e.g. `performance.now()`), passed with every call. Ids
+//! named `*Id` are opaque `u32`s; [`RequestId`] is chosen by the shell, all
+//! others by the engine. Byte buffers are owned `Vec<u8>`s: the shell copies
+//! into and out of JS.
+
+/// Milliseconds on the driver's monotonic clock.
+pub type Millis = u64;
+
+/// 20-byte peer id as used on the tracker (printable `-SC0100-` prefix).
+pub type PeerId = [u8; 20];
+
+/// One hls.js fragment request, chosen by the shell (e.g. a counter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u32);
+
+/// One WebRTC peer connection (with its single data channel), chosen by the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u32);
+
+/// One HTTP fetch, chosen by the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FetchId(pub u32);
+
+/// One tracker WebSocket; the index of its URL in [`Config::trackers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrackerId(pub u32);
+
+/// A byte range of a resource, `start` inclusive, `end` exclusive
+/// (hls.js `rangeStart`/`rangeEnd` convention). HTTP header: `bytes=start-(end-1)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Engine configuration. Every field has a default (see [`Config::default`]).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Exchange segments with peers at all. Off: pure HTTP, no tracker.
+    pub p2p: bool,
+    /// Serve segments we hold to peers that ask.
+    pub upload: bool,
+    /// WebTorrent tracker URLs (`wss://…`); one socket each.
+    pub trackers: Vec<String>,
+    /// Overrides the swarm id (default: manifest URL without its query).
+    pub swarm_id: Option<String>,
+    /// Maximum simultaneous connected (or connecting) peers per swarm.
+    pub max_peers: usize,
+    /// Maximum simultaneous HTTP segment downloads started ahead of need
+    /// (seeding for the swarm). Urgent hls.js requests are never held back.
+    pub http_downloads: usize,
+    /// Maximum simultaneous P2P segment downloads.
+    pub p2p_downloads: usize,
+    /// A segment needed within this time goes to HTTP if no peer transfer is
+    /// already running for it ("urgent" window).
+    pub http_window_ms: Millis,
+    /// Segments needed within this time may be fetched ahead from peers.
+    pub p2p_window_ms: Millis,
+    /// Live: how far ahead of its deadline this peer fetches a new segment
+    /// over HTTP when the swarm elected it as that segment's seeder.
+    pub seed_window_ms: Millis,
+    /// Live: a new segment's seeder of rendezvous rank r (0 = elected) waits
+    /// r times this after first seeing it before fetching it over HTTP itself,
+    /// unless a peer announced it is fetching or holds it.
+    pub seed_stagger_ms: Millis,
+    /// A peer that sends no bytes for this long is abandoned for that segment.
+    pub peer_timeout_ms: Millis,
+    /// Overall cap on one HTTP fetch with no progress.
+    pub http_timeout_ms: Millis,
+    /// Segment store memory cap, bytes (LRU eviction beyond it).
+    pub memory_cap: usize,
+    /// Offers generated per announce (WebTorrent `numwant`).
+    pub offers_per_announce: usize,
+    /// Unanswered offers are dropped after this.
+    pub offer_timeout_ms: Millis,
+    /// Announce period when the tracker sends no `interval`.
+    pub announce_interval_ms: Millis,
+    /// Tracker reconnect backoff: first delay, doubled up to `_max`.
+    pub reconnect_min_ms: Millis,
+    pub reconnect_max_ms: Millis,
+    /// Stop queueing data on a channel whose estimated buffered amount reaches
+    /// this; resume on [`Input::ChannelBufferedLow`].
+    pub channel_high_water: usize,
+    /// The shell sets `bufferedAmountLowThreshold` to this.
+    pub channel_low_water: usize,
+    /// TEST ONLY: flip bytes in every segment we upload.
+    pub corrupt_uploads: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            p2p: true,
+            upload: true,
+            trackers: Vec::new(),
+            swarm_id: None,
+            max_peers: 20,
+            http_downloads: 2,
+            p2p_downloads: 4,
+            http_window_ms: 2_000,
+            p2p_window_ms: 30_000,
+            seed_window_ms: 30_000,
+            seed_stagger_ms: 300,
+            peer_timeout_ms: 1_500,
+            http_timeout_ms: 20_000,
+            memory_cap: 64 << 20,
+            offers_per_announce: 5,
+            offer_timeout_ms: 50_000,
+            announce_interval_ms: 30_000,
+            reconnect_min_ms: 1_000,
+            reconnect_max_ms: 60_000,
+            channel_high_water: 256 << 10,
+            channel_low_water: 64 << 10,
+            corrupt_uploads: false,
+        }
+    }
+}
+
+/// One segment of a media playlist, as hls.js parsed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// Media sequence number (`frag.sn`).
+    pub sn: u64,
+    /// Absolute URL.
+    pub url: String,
+    /// `EXT-X-BYTERANGE`, if any.
+    pub range: Option<ByteRange>,
+    /// Media time of the segment's start (`frag.start`), ms.
+    pub start_ms: Millis,
+    /// Duration, ms.
+    pub duration_ms: Millis,
+}
+
+/// A (re)loaded media playlist of one rendition (hls.js `LEVEL_LOADED`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Playlist {
+    /// The URL of the manifest the player opened (master or media); its query
+    /// is stripped to form the swarm id unless [`Config::swarm_id`] is set.
+    pub manifest_url: String,
+    /// A key stable across viewers for this rendition (e.g. the level's
+    /// bitrate, or the media playlist URL without query).
+    pub rendition: String,
+    /// `true` for live (sliding, no `EXT-X-ENDLIST`).
+    pub live: bool,
+    /// All segments currently listed, in order.
+    pub segments: Vec<SegmentInfo>,
+}
+
+/// Everything a driver can tell the engine. Pass each with the current time
+/// to [`super::Engine::handle_input`], then drain outputs and re-arm the timer.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// The timer armed from `poll_timeout()` fired (extra ticks are harmless).
+    Tick,
+    /// A media playlist was loaded or refreshed. The most recent one is the
+    /// active rendition: switching rendition switches swarm.
+    Playlist(Playlist),
+    /// Playback position (`video.currentTime`, ms of media time) and whether
+    /// it is advancing. Send on `timeupdate`/`seeking`/`playing`/`pause`.
+    /// Deadlines come from it: until it arrives every request is urgent
+    /// (HTTP unless already stored), so P2P needs it.
+    Playback { position_ms: Millis, playing: bool },
+    /// hls.js asked for a fragment (`fLoader.load`). Answered by exactly one
+    /// [`Output::Deliver`] or [`Output::FailRequest`] unless aborted first.
+    SegmentRequest {
+        req: RequestId,
+        /// `frag.sn`; with `rendition` it locates the segment in the playlist.
+        sn: u64,
+        rendition: String,
+        url: String,
+        range: Option<ByteRange>,
+    },
+    /// hls.js aborted the request; no answer will follow.
+    AbortRequest { req: RequestId },
+    /// The JS `validateSegment` hook refused data from a [`Output::Deliver`]
+    /// with a P2P source: the engine drops that peer and refetches over HTTP,
+    /// answering `req` again.
+    SegmentRejected { req: RequestId },
+    /// The tracker WebSocket opened.
+    TrackerConnected { tracker: TrackerId },
+    /// One text frame from the tracker.
+    TrackerMessage { tracker: TrackerId, text: String },
+    /// The tracker WebSocket closed or failed to open.
+    TrackerClosed { tracker: TrackerId },
+    /// [`Output::CreateOffer`] finished: the complete (non-trickle) local SDP.
+    OfferCreated { conn: ConnId, sdp: String },
+    /// [`Output::CreateAnswer`] finished: the complete local answer SDP.
+    AnswerCreated { conn: ConnId, sdp: String },
+    /// The peer connection failed at any stage before its channel opened.
+    ConnectionFailed { conn: ConnId },
+    /// The data channel opened.
+    ChannelOpen { conn: ConnId },
+    /// One binary data-channel message.
+    ChannelMessage { conn: ConnId, data: Vec<u8> },
+    /// The data channel or its connection closed.
+    ChannelClosed { conn: ConnId },
+    /// `bufferedamountlow` fired (buffered ≤ [`Config::channel_low_water`]).
+    ChannelBufferedLow { conn: ConnId },
+    /// Response headers of an [`Output::HttpFetch`]. `total` is the body length
+    /// if known. A 200 to a range request means the range was ignored.
+    HttpStarted {
+        fetch: FetchId,
+        status: u16,
+        total: Option<u64>,
+    },
+    /// Body bytes, in order.
+    HttpChunk { fetch: FetchId, data: Vec<u8> },
+    /// The body is complete.
+    HttpDone { fetch: FetchId },
+    /// Network error or non-2xx status (`status` if one was received).
+    HttpFailed { fetch: FetchId, status: Option<u16> },
+}
+
+/// Where a segment's bytes came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Http,
+    P2p(ConnId),
+}
+
+/// Timestamps of one delivered request, for hls.js `stats.loading`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// When the request arrived.
+    pub start_ms: Millis,
+    /// When the first byte of the delivered data arrived (≤ `end_ms`).
+    pub first_byte_ms: Millis,
+    /// When the data was complete.
+    pub end_ms: Millis,
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailReason {
+    /// HTTP failed with this status (`None`: network error or timeout).
+    Http(Option<u16>),
+    /// The request named a segment the engine cannot fetch (no URL).
+    Unknown,
+}
+
+/// Everything the engine asks its driver to do, in order.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Open a WebSocket to `url`; report [`Input::TrackerConnected`]/`Closed`.
+    TrackerConnect { tracker: TrackerId, url: String },
+    /// Send one text frame.
+    TrackerSend { tracker: TrackerId, text: String },
+    /// Close the socket; no `TrackerClosed` is needed afterwards.
+    TrackerClose { tracker: TrackerId },
+    /// Create an RTCPeerConnection with one ordered data channel, make an
+    /// offer, wait for ICE gathering to complete, report [`Input::OfferCreated`].
+    CreateOffer { conn: ConnId },
+    /// Create an RTCPeerConnection for this remote offer, answer it, wait for
+    /// ICE gathering, report [`Input::AnswerCreated`]. The channel arrives
+    /// via `ondatachannel`.
+    CreateAnswer { conn: ConnId, offer_sdp: String },
+    /// `setRemoteDescription` of the answer on an offering connection.
+    ApplyAnswer { conn: ConnId, answer_sdp: String },
+    /// Close and forget the connection; no `ChannelClosed` is needed.
+    CloseConnection { conn: ConnId },
+    /// Send one binary message (≤ 16 KiB) on the connection's data channel.
+    SendData { conn: ConnId, data: Vec<u8> },
+    /// GET `url` (with `Range: bytes=start-(end-1)` if `range`). Report
+    /// `HttpStarted`, `HttpChunk`s, then `HttpDone` or `HttpFailed`.
+    HttpFetch {
+        fetch: FetchId,
+        url: String,
+        range: Option<ByteRange>,
+    },
+    /// Abort the fetch; nothing more is expected about it.
+    HttpAbort { fetch: FetchId },
+    /// Answer request `req` (hls.js `onSuccess`).
+    Deliver {
+        req: RequestId,
+        data: Vec<u8>,
+        source: Source,
+        timing: Timing,
+    },
+    /// Answer request `req` with an error (hls.js `onError`).
+    FailRequest { req: RequestId, reason: FailReason },
+    /// Something the application may want to observe.
+    Event(Event),
+}
+
+/// Observable happenings (for UI, logs and stats dashboards).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A peer's channel opened and its handshake was accepted.
+    PeerConnected { conn: ConnId, peer_id: PeerId },
+    /// A connected peer went away (closed, timed out, misbehaved or rejected).
+    PeerClosed { conn: ConnId, peer_id: PeerId },
+    /// A segment became complete in the store.
+    SegmentLoaded { sn: u64, bytes: u64, source: Source },
+    /// Bytes of segment data received.
+    BytesDown { source: Source, bytes: u64 },
+    /// Bytes of segment data sent to a peer.
+    BytesUp { conn: ConnId, bytes: u64 },
+    /// A tracker sent a `failure reason` or an undecodable message.
+    TrackerError { tracker: TrackerId, reason: String },
+}
+
+/// Per-peer counters in a [`StatsSnapshot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerStats {
+    pub conn: ConnId,
+    pub peer_id: PeerId,
+    pub down: u64,
+    pub up: u64,
+}
+
+/// Cumulative counters since the engine started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub http_down: u64,
+    pub p2p_down: u64,
+    pub up: u64,
+    pub segments_http: u64,
+    pub segments_p2p: u64,
+    /// Requests answered after the segment's playback deadline had passed.
+    pub late_deliveries: u64,
+    /// Segments refetched because a peer timed out, left or sent bad data.
+    pub p2p_fallbacks: u64,
+    /// Currently connected peers.
+    pub peers: Vec<PeerStats>,
+}
+
+impl StatsSnapshot {
+    /// Share of downloaded segment bytes that came from peers (0 when none).
+    pub fn p2p_ratio(&self) -> f64 {
+        let total = self.http_down + self.p2p_down;
+        if total == 0 {
+            0.0
+        } else {
+            self.p2p_down as f64 / total as f64
+        }
+    }
+}

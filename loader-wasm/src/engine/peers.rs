@@ -1,0 +1,216 @@
+//! Connected peers: what each holds (from have-deltas), how fast it sends,
+//! and our upload queue to it, paced by the data channel's buffered amount so
+//! a slow peer never makes the browser buffer unbounded data.
+
+use std::{
+    collections::{BTreeSet, VecDeque},
+    rc::Rc,
+};
+
+use swarmcast_protocol::peer::{Message, MAX_CHUNK};
+
+use super::{ConnId, Output, PeerId};
+
+/// Bounds on what one peer can make us remember: advertised segments and
+/// queued upload requests.
+const MAX_HAS: usize = 4_096;
+const MAX_UPLOADS: usize = 64;
+
+/// Throughput assumed for a peer we have not measured yet (bytes per ms).
+const INITIAL_SPEED: f64 = 500.0;
+
+struct Upload {
+    req: u32,
+    data: Rc<[u8]>,
+    offset: usize,
+}
+
+pub struct Peer {
+    pub conn: ConnId,
+    /// Known once the peer's handshake arrived.
+    pub peer_id: Option<PeerId>,
+    /// We made the offer for this connection (decides duplicate ties).
+    pub offered: bool,
+    pub has: BTreeSet<u64>,
+    /// EWMA of measured download throughput, bytes per ms.
+    pub speed: f64,
+    /// Our downloads running from this peer.
+    pub downloads: usize,
+    pub down: u64,
+    pub up: u64,
+    uploads: VecDeque<Upload>,
+    /// Our estimate of the channel's `bufferedAmount`.
+    buffered: usize,
+}
+
+impl Peer {
+    pub fn new(conn: ConnId, offered: bool) -> Peer {
+        Peer {
+            conn,
+            peer_id: None,
+            offered,
+            has: BTreeSet::new(),
+            speed: INITIAL_SPEED,
+            downloads: 0,
+            down: 0,
+            up: 0,
+            uploads: VecDeque::new(),
+            buffered: 0,
+        }
+    }
+
+    pub fn ready(&self) -> bool {
+        self.peer_id.is_some()
+    }
+
+    pub fn send(&mut self, msg: &Message, out: &mut VecDeque<Output>) {
+        let data = msg.encode();
+        self.buffered += data.len();
+        out.push_back(Output::SendData {
+            conn: self.conn,
+            data,
+        });
+    }
+
+    /// Folds one finished transfer into the speed estimate.
+    pub fn record_speed(&mut self, bytes: usize, elapsed_ms: u64) {
+        let sample = bytes as f64 / elapsed_ms.max(1) as f64;
+        self.speed = 0.7 * self.speed + 0.3 * sample;
+    }
+
+    /// Queues segment data for upload from `offset`; sent by [`Peer::pump`].
+    /// Returns `false` (refused) when the peer already has too much queued.
+    pub fn queue_upload(&mut self, req: u32, data: Rc<[u8]>, offset: usize) -> bool {
+        if self.uploads.len() >= MAX_UPLOADS {
+            return false;
+        }
+        self.uploads.push_back(Upload { req, data, offset });
+        true
+    }
+
+    /// Applies a have-delta, forgetting the lowest ids beyond [`MAX_HAS`].
+    pub fn apply_have(&mut self, added: Vec<u64>, removed: Vec<u64>) {
+        for id in removed {
+            self.has.remove(&id);
+        }
+        self.has.extend(added);
+        while self.has.len() > MAX_HAS {
+            self.has.pop_first();
+        }
+    }
+
+    pub fn cancel_upload(&mut self, req: u32) {
+        self.uploads.retain(|u| u.req != req);
+    }
+
+    /// The browser reported `bufferedamountlow`.
+    pub fn drained(&mut self, low_water: usize) {
+        self.buffered = self.buffered.min(low_water);
+    }
+
+    /// Sends queued chunks until the channel's buffer reaches `high_water`.
+    /// Returns the segment bytes sent. `corrupt` is the test-only switch.
+    pub fn pump(&mut self, high_water: usize, corrupt: bool, out: &mut VecDeque<Output>) -> u64 {
+        let mut sent = 0u64;
+        while self.buffered < high_water {
+            let Some(up) = self.uploads.front_mut() else {
+                break;
+            };
+            let end = (up.offset + MAX_CHUNK).min(up.data.len());
+            let mut bytes = up.data[up.offset.min(end)..end].to_vec();
+            if corrupt {
+                for b in &mut bytes {
+                    *b ^= 0x5a;
+                }
+            }
+            let msg = Message::Data {
+                req: up.req,
+                offset: up.offset as u64,
+                total: up.data.len() as u64,
+                bytes,
+            };
+            sent += (end - up.offset.min(end)) as u64;
+            up.offset = end;
+            if up.offset >= up.data.len() {
+                self.uploads.pop_front();
+            }
+            self.send(&msg, out);
+        }
+        self.up += sent;
+        sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent_bytes(out: &VecDeque<Output>) -> usize {
+        out.iter()
+            .map(|o| match o {
+                Output::SendData { data, .. } => data.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn upload_stops_at_high_water_and_resumes_when_drained() {
+        let mut p = Peer::new(ConnId(1), true);
+        let data: Rc<[u8]> = vec![7u8; 100_000].into();
+        assert!(p.queue_upload(9, data, 0));
+        let mut out = VecDeque::new();
+        let first = p.pump(40_000, false, &mut out);
+        assert!(first < 100_000 && sent_bytes(&out) >= 40_000);
+        assert!(out
+            .iter()
+            .all(|o| matches!(o, Output::SendData { data, .. } if data.len() <= 16 * 1024)));
+        assert_eq!(p.pump(40_000, false, &mut out), 0, "must wait for drain");
+        p.drained(0);
+        let second = p.pump(1 << 20, false, &mut out);
+        assert_eq!(first + second, 100_000);
+    }
+
+    #[test]
+    fn have_table_and_upload_queue_are_bounded() {
+        let mut p = Peer::new(ConnId(1), true);
+        p.apply_have((0..10_000).collect(), vec![]);
+        assert_eq!(p.has.len(), MAX_HAS);
+        assert!(p.has.contains(&9_999) && !p.has.contains(&0));
+        p.apply_have(vec![], vec![9_999]);
+        assert!(!p.has.contains(&9_999));
+        let data: Rc<[u8]> = vec![0u8; 10].into();
+        let accepted = (0..100)
+            .filter(|&r| p.queue_upload(r, data.clone(), 0))
+            .count();
+        assert_eq!(accepted, MAX_UPLOADS);
+    }
+
+    #[test]
+    fn chunks_reassemble_from_a_resume_offset() {
+        let mut p = Peer::new(ConnId(1), true);
+        let data: Rc<[u8]> = (0..50_000u32).map(|i| i as u8).collect::<Vec<_>>().into();
+        assert!(p.queue_upload(3, data.clone(), 20_000));
+        let mut out = VecDeque::new();
+        p.pump(usize::MAX, false, &mut out);
+        let mut got = Vec::new();
+        for o in out {
+            let Output::SendData { data: d, .. } = o else {
+                panic!()
+            };
+            let Ok(Message::Data {
+                offset,
+                total,
+                bytes,
+                ..
+            }) = Message::decode(&d)
+            else {
+                panic!()
+            };
+            assert_eq!(total, 50_000);
+            assert_eq!(offset as usize, 20_000 + got.len());
+            got.extend(bytes);
+        }
+        assert_eq!(&got[..], &data[20_000..]);
+    }
+}

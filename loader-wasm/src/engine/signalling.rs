@@ -1,0 +1,734 @@
+//! WebTorrent signalling, sans-IO: one WebSocket per tracker URL, announce
+//! cadence (honouring `interval`), a pool of non-trickle offers announced to
+//! the tracker, answers to relayed offers, matching relayed answers by
+//! offer_id, expiry of unanswered offers, and reconnect with backoff.
+//!
+//! It owns connections only until their data channel opens; then they are
+//! handed to the engine's peer table.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use swarmcast_protocol::{
+    ids::Id20,
+    tracker::{
+        AnnounceEvent, AnnounceRequest, AnswerRequest, ClientMessage, Offer, Sdp, ServerMessage,
+        SessionDescription,
+    },
+};
+
+use super::{identity::Rng, Config, ConnId, Event, Millis, Output, PeerId, TrackerId};
+
+/// How long an announce waits for its offers' ICE gathering.
+const OFFER_WAIT_MS: Millis = 2_000;
+
+enum Link {
+    Down { retry_at: Millis },
+    Connecting,
+    Up,
+}
+
+struct Tracker {
+    url: String,
+    link: Link,
+    backoff: Millis,
+    interval: Millis,
+    next_announce: Millis,
+    last_announce: Millis,
+    /// `event: started` goes once per swarm per socket.
+    started: bool,
+    /// An announce is waiting for offers since this time.
+    gathering_since: Option<Millis>,
+}
+
+enum Role {
+    /// Our offer: SDP once gathered; `offer_id` once announced.
+    Offer {
+        sdp: Option<String>,
+        offer_id: Option<[u8; 20]>,
+    },
+    /// Answering a relayed offer from `remote`.
+    Answer { offer_id: [u8; 20] },
+}
+
+struct Pending {
+    tracker: TrackerId,
+    role: Role,
+    remote: Option<PeerId>,
+    expires: Millis,
+}
+
+/// A connection whose channel opened: handed to the peer table.
+pub struct Opened {
+    /// We made the offer (else we answered one).
+    pub offered: bool,
+}
+
+pub struct Signalling {
+    trackers: Vec<Tracker>,
+    pending: BTreeMap<ConnId, Pending>,
+    swarm: Option<[u8; 20]>,
+    next_conn: u32,
+}
+
+fn description(kind: &str, sdp: String) -> Sdp {
+    Sdp::new(&SessionDescription {
+        kind: kind.into(),
+        sdp,
+    })
+}
+
+impl Signalling {
+    pub fn new(cfg: &Config) -> Signalling {
+        Signalling {
+            trackers: cfg
+                .trackers
+                .iter()
+                .map(|url| Tracker {
+                    url: url.clone(),
+                    link: Link::Down { retry_at: 0 },
+                    backoff: cfg.reconnect_min_ms,
+                    interval: cfg.announce_interval_ms,
+                    next_announce: 0,
+                    last_announce: 0,
+                    started: false,
+                    gathering_since: None,
+                })
+                .collect(),
+            pending: BTreeMap::new(),
+            swarm: None,
+            next_conn: 1,
+        }
+    }
+
+    /// Joins (or switches to) a swarm: announce on every open socket now.
+    pub fn set_swarm(&mut self, info_hash: [u8; 20], now: Millis, out: &mut VecDeque<Output>) {
+        self.swarm = Some(info_hash);
+        for conn in std::mem::take(&mut self.pending).into_keys() {
+            out.push_back(Output::CloseConnection { conn });
+        }
+        for t in &mut self.trackers {
+            t.started = false;
+            t.next_announce = now;
+            t.gathering_since = None;
+        }
+    }
+
+    pub fn alloc_conn(&mut self) -> ConnId {
+        let id = ConnId(self.next_conn);
+        self.next_conn = self.next_conn.wrapping_add(1).max(1);
+        id
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Is a connection to `peer` already being set up?
+    pub fn connecting_to(&self, peer: &PeerId) -> bool {
+        self.pending
+            .values()
+            .any(|p| p.remote.as_ref() == Some(peer))
+    }
+
+    pub fn connected(&mut self, tracker: TrackerId, cfg: &Config, now: Millis) {
+        if let Some(t) = self.trackers.get_mut(tracker.0 as usize) {
+            t.link = Link::Up;
+            t.backoff = cfg.reconnect_min_ms;
+            t.started = false;
+            t.next_announce = now;
+        }
+    }
+
+    pub fn closed(&mut self, tracker: TrackerId, cfg: &Config, now: Millis) {
+        if let Some(t) = self.trackers.get_mut(tracker.0 as usize) {
+            t.link = Link::Down {
+                retry_at: now + t.backoff,
+            };
+            t.backoff = (t.backoff * 2).min(cfg.reconnect_max_ms);
+            t.gathering_since = None;
+        }
+    }
+
+    /// One text frame. `known` says whether a peer id is already connected;
+    /// `room` whether another connection may be started.
+    #[allow(clippy::too_many_arguments)]
+    pub fn message(
+        &mut self,
+        tracker: TrackerId,
+        text: &str,
+        me: &PeerId,
+        known: &dyn Fn(&PeerId) -> bool,
+        room: bool,
+        now: Millis,
+        cfg: &Config,
+        out: &mut VecDeque<Output>,
+    ) {
+        let Ok(msg) = ServerMessage::from_json(text) else {
+            out.push_back(Output::Event(Event::TrackerError {
+                tracker,
+                reason: "undecodable tracker message".into(),
+            }));
+            return;
+        };
+        let Some(swarm) = self.swarm else { return };
+        let ours = |h: &Id20| h.0 == swarm;
+        match msg {
+            ServerMessage::Error(e) if e.info_hash.as_ref().is_none_or(ours) => {
+                out.push_back(Output::Event(Event::TrackerError {
+                    tracker,
+                    reason: e.failure_reason,
+                }));
+            }
+            ServerMessage::Announce(a) if ours(&a.info_hash) => {
+                if let Some(t) = self.trackers.get_mut(tracker.0 as usize) {
+                    t.interval = Millis::from(a.interval.clamp(5, 3_600)) * 1_000;
+                    t.next_announce = t.last_announce + t.interval;
+                }
+            }
+            ServerMessage::Offer(o) if ours(&o.info_hash) && &o.peer_id.0 != me => {
+                let remote = o.peer_id.0;
+                let Ok(desc) = o.offer.decode() else { return };
+                if !room || known(&remote) || self.connecting_to(&remote) {
+                    return;
+                }
+                let conn = self.alloc_conn();
+                self.pending.insert(
+                    conn,
+                    Pending {
+                        tracker,
+                        role: Role::Answer {
+                            offer_id: o.offer_id.0,
+                        },
+                        remote: Some(remote),
+                        expires: now + cfg.offer_timeout_ms,
+                    },
+                );
+                out.push_back(Output::CreateAnswer {
+                    conn,
+                    offer_sdp: desc.sdp,
+                });
+            }
+            ServerMessage::Answer(a) if ours(&a.info_hash) && &a.peer_id.0 != me => {
+                let remote = a.peer_id.0;
+                let Ok(desc) = a.answer.decode() else { return };
+                let found = self.pending.iter().find_map(|(c, p)| match p.role {
+                    Role::Offer {
+                        offer_id: Some(id), ..
+                    } if id == a.offer_id.0 && p.remote.is_none() => Some(*c),
+                    _ => None,
+                });
+                let Some(conn) = found else { return };
+                if known(&remote) || self.connecting_to(&remote) {
+                    // A second path to a peer we already have: drop the offer.
+                    self.pending.remove(&conn);
+                    out.push_back(Output::CloseConnection { conn });
+                    return;
+                }
+                if let Some(p) = self.pending.get_mut(&conn) {
+                    p.remote = Some(remote);
+                    p.expires = now + cfg.offer_timeout_ms;
+                }
+                out.push_back(Output::ApplyAnswer {
+                    conn,
+                    answer_sdp: desc.sdp,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    pub fn offer_created(&mut self, conn: ConnId, sdp: String) {
+        if let Some(Pending {
+            role: Role::Offer { sdp: s, .. },
+            ..
+        }) = self.pending.get_mut(&conn)
+        {
+            *s = Some(sdp);
+        }
+    }
+
+    /// Our answer is ready: relay it to the offerer through its tracker.
+    pub fn answer_created(
+        &mut self,
+        conn: ConnId,
+        answer: String,
+        me: &PeerId,
+        out: &mut VecDeque<Output>,
+    ) {
+        let (Some(p), Some(swarm)) = (self.pending.get(&conn), self.swarm) else {
+            return;
+        };
+        let (Role::Answer { offer_id }, Some(remote)) = (&p.role, p.remote) else {
+            return;
+        };
+        let msg = ClientMessage::Announce(AnnounceRequest {
+            info_hash: Id20(swarm),
+            peer_id: Id20(*me),
+            answer: Some(AnswerRequest {
+                answer: description("answer", answer),
+                to_peer_id: Id20(remote),
+                offer_id: Id20(*offer_id),
+            }),
+            ..AnnounceRequest::default()
+        });
+        out.push_back(Output::TrackerSend {
+            tracker: p.tracker,
+            text: msg.to_json(),
+        });
+    }
+
+    /// The connection failed or closed before its channel opened.
+    pub fn failed(&mut self, conn: ConnId) -> bool {
+        self.pending.remove(&conn).is_some()
+    }
+
+    /// The channel opened: the connection leaves signalling.
+    pub fn opened(&mut self, conn: ConnId) -> Option<Opened> {
+        self.pending.remove(&conn).map(|p| Opened {
+            offered: matches!(p.role, Role::Offer { .. }),
+        })
+    }
+
+    /// Reconnects, announces and expires offers that are due. `peers` is the
+    /// number of connected peers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn tick(
+        &mut self,
+        now: Millis,
+        peers: usize,
+        me: &PeerId,
+        stats: (u64, u64),
+        cfg: &Config,
+        rng: &mut Rng,
+        out: &mut VecDeque<Output>,
+    ) {
+        let expired: Vec<ConnId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.expires <= now)
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in expired {
+            self.pending.remove(&conn);
+            out.push_back(Output::CloseConnection { conn });
+        }
+        let Some(swarm) = self.swarm else { return };
+        for i in 0..self.trackers.len() {
+            let tracker = TrackerId(i as u32);
+            match self.trackers[i].link {
+                Link::Down { retry_at } if retry_at <= now => {
+                    self.trackers[i].link = Link::Connecting;
+                    out.push_back(Output::TrackerConnect {
+                        tracker,
+                        url: self.trackers[i].url.clone(),
+                    });
+                    continue;
+                }
+                Link::Up => {}
+                _ => continue,
+            }
+            if self.trackers[i].next_announce > now {
+                continue;
+            }
+            // Offers: unsent ones of this tracker, topped up to the budget.
+            let unsent = |p: &Pending| {
+                p.tracker == tracker && matches!(p.role, Role::Offer { offer_id: None, .. })
+            };
+            let room = cfg.max_peers.saturating_sub(
+                peers + self.pending.len() - self.pending.values().filter(|p| unsent(p)).count(),
+            );
+            let want = cfg.offers_per_announce.min(room);
+            let have = self.pending.values().filter(|p| unsent(p)).count();
+            if self.trackers[i].gathering_since.is_none() {
+                self.trackers[i].gathering_since = Some(now);
+                for _ in have..want {
+                    let conn = self.alloc_conn();
+                    self.pending.insert(
+                        conn,
+                        Pending {
+                            tracker,
+                            role: Role::Offer {
+                                sdp: None,
+                                offer_id: None,
+                            },
+                            remote: None,
+                            expires: now + cfg.offer_timeout_ms,
+                        },
+                    );
+                    out.push_back(Output::CreateOffer { conn });
+                }
+            }
+            let gathering = self
+                .pending
+                .values()
+                .any(|p| unsent(p) && matches!(p.role, Role::Offer { sdp: None, .. }));
+            let since = self.trackers[i].gathering_since.unwrap_or(now);
+            if gathering && now < since + OFFER_WAIT_MS {
+                continue;
+            }
+            let mut offers = Vec::new();
+            for p in self.pending.values_mut() {
+                if p.tracker != tracker {
+                    continue;
+                }
+                if let Role::Offer {
+                    sdp: Some(text),
+                    offer_id: id @ None,
+                } = &mut p.role
+                {
+                    let oid = rng.id20();
+                    *id = Some(oid);
+                    p.expires = now + cfg.offer_timeout_ms;
+                    offers.push(Offer {
+                        offer: description("offer", text.clone()),
+                        offer_id: Id20(oid),
+                    });
+                }
+            }
+            let t = &mut self.trackers[i];
+            let msg = ClientMessage::Announce(AnnounceRequest {
+                info_hash: Id20(swarm),
+                peer_id: Id20(*me),
+                event: (!t.started).then_some(AnnounceEvent::Started),
+                numwant: Some(offers.len() as f64),
+                uploaded: Some(stats.0 as f64),
+                downloaded: Some(stats.1 as f64),
+                // A live stream never completes: JS `Infinity` is JSON `null`.
+                left: Some(None),
+                offers,
+                answer: None,
+            });
+            t.started = true;
+            t.gathering_since = None;
+            t.last_announce = now;
+            t.next_announce = now + t.interval;
+            out.push_back(Output::TrackerSend {
+                tracker,
+                text: msg.to_json(),
+            });
+        }
+    }
+
+    /// Leaves the swarm: `event: stopped` on open sockets, then closes every
+    /// socket and every connection still being set up.
+    pub fn stop(&mut self, me: &PeerId, out: &mut VecDeque<Output>) {
+        for conn in std::mem::take(&mut self.pending).into_keys() {
+            out.push_back(Output::CloseConnection { conn });
+        }
+        let swarm = self.swarm.take();
+        for (i, t) in self.trackers.iter_mut().enumerate() {
+            let tracker = TrackerId(i as u32);
+            if let (Link::Up, Some(swarm)) = (&t.link, swarm) {
+                let msg = ClientMessage::Announce(AnnounceRequest {
+                    info_hash: Id20(swarm),
+                    peer_id: Id20(*me),
+                    event: Some(AnnounceEvent::Stopped),
+                    ..AnnounceRequest::default()
+                });
+                out.push_back(Output::TrackerSend {
+                    tracker,
+                    text: msg.to_json(),
+                });
+            }
+            if !matches!(t.link, Link::Down { .. }) {
+                out.push_back(Output::TrackerClose { tracker });
+            }
+            t.link = Link::Down { retry_at: 0 };
+        }
+    }
+
+    pub fn timeout(&self) -> Option<Millis> {
+        let trackers = self.trackers.iter().filter_map(|t| match t.link {
+            Link::Down { retry_at } => Some(retry_at),
+            Link::Connecting => None,
+            Link::Up => Some(match t.gathering_since {
+                Some(s) => s + OFFER_WAIT_MS,
+                None => t.next_announce,
+            }),
+        });
+        let offers = self.pending.values().map(|p| p.expires);
+        self.swarm.and(trackers.chain(offers).min())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swarmcast_protocol::tracker::{AnnounceResponse, RelayedAnswer, RelayedOffer};
+
+    const SWARM: [u8; 20] = [7; 20];
+    const ME: PeerId = *b"-SC0100-aaaaaaaaaaaa";
+    const THEM: PeerId = *b"-SC0100-bbbbbbbbbbbb";
+
+    fn cfg() -> Config {
+        Config {
+            trackers: vec!["wss://a".into(), "wss://b".into()],
+            offers_per_announce: 2,
+            ..Config::default()
+        }
+    }
+
+    struct Rig {
+        s: Signalling,
+        cfg: Config,
+        rng: Rng,
+        out: VecDeque<Output>,
+    }
+
+    impl Rig {
+        fn new() -> Rig {
+            let cfg = cfg();
+            let mut s = Signalling::new(&cfg);
+            let mut out = VecDeque::new();
+            s.set_swarm(SWARM, 0, &mut out);
+            Rig {
+                s,
+                cfg,
+                rng: Rng::new(3),
+                out,
+            }
+        }
+
+        fn tick(&mut self, now: Millis, peers: usize) -> Vec<Output> {
+            self.s.tick(
+                now,
+                peers,
+                &ME,
+                (0, 0),
+                &self.cfg,
+                &mut self.rng,
+                &mut self.out,
+            );
+            self.out.drain(..).collect()
+        }
+
+        fn message(&mut self, now: Millis, msg: &ServerMessage) -> Vec<Output> {
+            let text = msg.to_json();
+            self.s.message(
+                TrackerId(0),
+                &text,
+                &ME,
+                &|_| false,
+                true,
+                now,
+                &self.cfg,
+                &mut self.out,
+            );
+            self.out.drain(..).collect()
+        }
+
+        /// Connects tracker 0, gathers its offers and returns the announce.
+        fn announce(&mut self, now: Millis) -> AnnounceRequest {
+            self.s.connected(TrackerId(0), &self.cfg, now);
+            for o in self.tick(now, 0) {
+                if let Output::CreateOffer { conn } = o {
+                    self.s.offer_created(conn, format!("offer-{}", conn.0));
+                }
+            }
+            let sent = self.tick(now + 10, 0);
+            let text = sent
+                .iter()
+                .find_map(|o| match o {
+                    Output::TrackerSend { tracker, text } if *tracker == TrackerId(0) => {
+                        Some(text.clone())
+                    }
+                    _ => None,
+                })
+                .expect("an announce");
+            match ClientMessage::from_json(&text).unwrap() {
+                ClientMessage::Announce(a) => a,
+                ClientMessage::Scrape(_) => panic!("scrape"),
+            }
+        }
+    }
+
+    fn answer(offer_id: Id20, from: PeerId) -> ServerMessage {
+        ServerMessage::Answer(RelayedAnswer {
+            action: Default::default(),
+            info_hash: Id20(SWARM),
+            peer_id: Id20(from),
+            offer_id,
+            answer: description("answer", "remote-answer".into()),
+        })
+    }
+
+    #[test]
+    fn connects_every_tracker_and_announces_with_gathered_offers() {
+        let mut r = Rig::new();
+        let first = r.tick(0, 0);
+        let urls: Vec<_> = first
+            .iter()
+            .filter_map(|o| match o {
+                Output::TrackerConnect { url, .. } => Some(url.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(urls, ["wss://a", "wss://b"]);
+        let a = r.announce(100);
+        assert_eq!(a.event, Some(AnnounceEvent::Started));
+        assert_eq!(a.offers.len(), 2);
+        assert_eq!(a.info_hash, Id20(SWARM));
+        assert_eq!(a.offers[0].offer.decode().unwrap().sdp, "offer-1");
+    }
+
+    #[test]
+    fn honours_interval_and_announces_periodically_without_started() {
+        let mut r = Rig::new();
+        r.tick(0, 0);
+        r.announce(100);
+        r.message(
+            200,
+            &ServerMessage::Announce(AnnounceResponse {
+                action: Default::default(),
+                info_hash: Id20(SWARM),
+                interval: 10,
+                complete: 0,
+                incomplete: 3,
+            }),
+        );
+        let mut sends = Vec::new();
+        for t in (200..40_000).step_by(100) {
+            for o in r.tick(t, 0) {
+                match o {
+                    Output::CreateOffer { conn } => r.s.offer_created(conn, "o".into()),
+                    Output::TrackerSend { text, .. } => sends.push((t, text)),
+                    _ => {}
+                }
+            }
+        }
+        assert!(sends.len() >= 2, "{sends:?}");
+        assert!(sends.iter().all(|(_, t)| !t.contains("started")));
+        let gap = sends[sends.len() - 1].0 - sends[sends.len() - 2].0;
+        assert!((10_000..10_300).contains(&gap), "gap {gap}");
+    }
+
+    #[test]
+    fn relayed_answer_is_matched_to_its_offer() {
+        let mut r = Rig::new();
+        r.tick(0, 0);
+        let a = r.announce(100);
+        let target = a.offers[1].offer_id;
+        let out = r.message(300, &answer(target, THEM));
+        let [Output::ApplyAnswer { conn, answer_sdp }] = &out[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(answer_sdp, "remote-answer");
+        assert!(r.s.connecting_to(&THEM));
+        assert!(r.s.opened(*conn).is_some_and(|o| o.offered));
+        // A replayed answer for the same offer finds nothing.
+        assert!(r.message(400, &answer(target, THEM)).is_empty());
+    }
+
+    #[test]
+    fn relayed_offer_is_answered_through_the_same_tracker() {
+        let mut r = Rig::new();
+        let out = r.message(
+            0,
+            &ServerMessage::Offer(RelayedOffer {
+                action: Default::default(),
+                info_hash: Id20(SWARM),
+                peer_id: Id20(THEM),
+                offer_id: Id20([9; 20]),
+                offer: description("offer", "their-offer".into()),
+            }),
+        );
+        let [Output::CreateAnswer { conn, offer_sdp }] = &out[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(offer_sdp, "their-offer");
+        r.s.answer_created(*conn, "my-answer".into(), &ME, &mut r.out);
+        let Some(Output::TrackerSend { tracker, text }) = r.out.pop_front() else {
+            panic!()
+        };
+        assert_eq!(tracker, TrackerId(0));
+        let ClientMessage::Announce(a) = ClientMessage::from_json(&text).unwrap() else {
+            panic!()
+        };
+        let ans = a.answer.unwrap();
+        assert_eq!(ans.to_peer_id, Id20(THEM));
+        assert_eq!(ans.offer_id, Id20([9; 20]));
+        assert_eq!(ans.answer.decode().unwrap().sdp, "my-answer");
+    }
+
+    #[test]
+    fn offers_from_ourselves_or_other_swarms_are_ignored() {
+        let mut r = Rig::new();
+        for (hash, from) in [(SWARM, ME), ([1; 20], THEM)] {
+            let out = r.message(
+                0,
+                &ServerMessage::Offer(RelayedOffer {
+                    action: Default::default(),
+                    info_hash: Id20(hash),
+                    peer_id: Id20(from),
+                    offer_id: Id20([9; 20]),
+                    offer: description("offer", "x".into()),
+                }),
+            );
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn unanswered_offers_expire() {
+        let mut r = Rig::new();
+        r.tick(0, 0);
+        r.announce(100);
+        assert_eq!(r.s.pending_count(), 2);
+        let out = r.tick(100 + r.cfg.offer_timeout_ms + 20, 0);
+        let closed = out
+            .iter()
+            .filter(|o| matches!(o, Output::CloseConnection { .. }))
+            .count();
+        assert!(closed >= 2);
+    }
+
+    #[test]
+    fn reconnects_with_doubling_backoff() {
+        let mut r = Rig::new();
+        let connects = |out: &[Output]| {
+            out.iter()
+                .filter(|o| matches!(o, Output::TrackerConnect { tracker, .. } if *tracker == TrackerId(0)))
+                .count()
+        };
+        assert_eq!(connects(&r.tick(0, 0)), 1);
+        let mut at = Vec::new();
+        let mut now = 0;
+        r.s.closed(TrackerId(0), &r.cfg, now);
+        while at.len() < 3 {
+            now += 100;
+            if connects(&r.tick(now, 0)) == 1 {
+                at.push(now);
+                r.s.closed(TrackerId(0), &r.cfg, now);
+            }
+        }
+        assert_eq!(at, [1_000, 3_000, 7_000]);
+    }
+
+    #[test]
+    fn stop_announces_stopped_and_closes_everything() {
+        let mut r = Rig::new();
+        r.tick(0, 0);
+        r.announce(100);
+        r.s.stop(&ME, &mut r.out);
+        let out: Vec<_> = r.out.drain(..).collect();
+        let stopped = out
+            .iter()
+            .any(|o| matches!(o, Output::TrackerSend { text, .. } if text.contains("\"stopped\"")));
+        assert!(stopped, "{out:?}");
+        let closes = |f: fn(&Output) -> bool| out.iter().filter(|o| f(o)).count();
+        assert_eq!(closes(|o| matches!(o, Output::TrackerClose { .. })), 2);
+        assert_eq!(closes(|o| matches!(o, Output::CloseConnection { .. })), 2);
+        assert_eq!(r.s.timeout(), None, "nothing left to do");
+    }
+
+    #[test]
+    fn no_offers_beyond_the_peer_cap() {
+        let mut r = Rig::new();
+        r.cfg.max_peers = 3;
+        r.tick(0, 0);
+        r.s.connected(TrackerId(0), &r.cfg, 0);
+        let out = r.tick(10, 3);
+        assert!(!out.iter().any(|o| matches!(o, Output::CreateOffer { .. })));
+        assert!(out.iter().any(|o| matches!(o, Output::TrackerSend { .. })));
+    }
+}

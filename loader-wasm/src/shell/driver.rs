@@ -1,0 +1,364 @@
+//! The loop that couples the engine to the browser: browser events and API
+//! calls are queued, fed to the engine one at a time, and the engine's
+//! outputs are executed in order; then the one timer is re-armed. Queueing
+//! makes re-entrancy harmless: a JS handler that calls back into the node
+//! while outputs are being executed just adds to the queue.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    rc::{Rc, Weak},
+};
+
+use js_sys::{Function, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::{
+    http::Http,
+    js::{object, peer_id},
+    rtc::Peers,
+    slots::Slots,
+    timer::{now_ms, Timer},
+    tracker::Trackers,
+    Browser, Sink,
+};
+use crate::engine::{
+    ConnId, Engine, Event, FailReason, FetchId, Input, Output, PeerId, Source, TrackerId,
+};
+
+/// One unit of work for the loop.
+pub(super) enum Step {
+    Browser(Browser),
+    Engine(Input),
+}
+
+struct Io {
+    trackers: Trackers,
+    peers: Peers,
+    http: Http,
+    timer: Timer,
+}
+
+pub(super) struct Driver {
+    engine: RefCell<Engine>,
+    io: RefCell<Io>,
+    queue: RefCell<VecDeque<Step>>,
+    busy: Cell<bool>,
+    stopped: Cell<bool>,
+    /// Sockets the engine has open; events of any other are stale.
+    trackers: RefCell<Slots<()>>,
+    /// Connections the engine knows, and whether their channel has opened.
+    conns: RefCell<Slots<bool>>,
+    /// Peer ids of connected peers, for event details.
+    peer_ids: RefCell<Slots<PeerId>>,
+    /// `(type, requestId, detail)`: the JS glue's event handler.
+    emit: Function,
+}
+
+impl Driver {
+    /// A driver whose browser callbacks feed back into it.
+    pub fn new(engine: Engine, rtc_config: JsValue, low_water: u32, emit: Function) -> Rc<Driver> {
+        Rc::new_cyclic(|me: &Weak<Driver>| {
+            let me = me.clone();
+            let sink: Sink = Rc::new(move |event| {
+                if let Some(d) = me.upgrade() {
+                    d.feed(Step::Browser(event));
+                }
+            });
+            Driver {
+                engine: RefCell::new(engine),
+                io: RefCell::new(Io {
+                    trackers: Trackers::new(sink.clone()),
+                    peers: Peers::new(rtc_config, low_water, sink.clone()),
+                    http: Http::new(sink.clone()),
+                    timer: Timer::new(sink),
+                }),
+                queue: RefCell::default(),
+                busy: Cell::new(false),
+                stopped: Cell::new(false),
+                trackers: RefCell::default(),
+                conns: RefCell::default(),
+                peer_ids: RefCell::default(),
+                emit,
+            }
+        })
+    }
+
+    /// Queues one step and, unless already running, runs the loop to idle.
+    pub fn feed(&self, step: Step) {
+        if self.stopped.get() {
+            return;
+        }
+        self.queue.borrow_mut().push_back(step);
+        if self.busy.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some(step) = next else { break };
+            let input = match step {
+                Step::Engine(input) => Some(input),
+                Step::Browser(event) => self.input_for(event),
+            };
+            if let Some(input) = input {
+                self.engine.borrow_mut().handle_input(now_ms(), input);
+            }
+            loop {
+                let out = self.engine.borrow_mut().poll_output();
+                let Some(out) = out else { break };
+                self.execute(out);
+            }
+        }
+        if !self.stopped.get() {
+            let deadline = self.engine.borrow().poll_timeout();
+            self.io.borrow_mut().timer.arm(deadline, now_ms());
+        }
+        self.busy.set(false);
+    }
+
+    pub fn engine(&self) -> std::cell::Ref<'_, Engine> {
+        self.engine.borrow()
+    }
+
+    /// Closes every socket, connection and fetch; the driver then ignores everything.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        self.queue.borrow_mut().clear();
+        let mut io = self.io.borrow_mut();
+        io.trackers.close_all();
+        io.peers.close_all();
+        io.http.abort_all();
+        io.timer.disarm();
+    }
+
+    /// The engine input for a browser event, after the shell's own
+    /// bookkeeping; None for stale events about things the engine closed.
+    fn input_for(&self, event: Browser) -> Option<Input> {
+        let tracker = |id| self.trackers.borrow().contains(id).then_some(TrackerId(id));
+        let conn = |id| self.conns.borrow().contains(id).then_some(ConnId(id));
+        Some(match event {
+            Browser::Timer => {
+                self.io.borrow_mut().timer.fired();
+                Input::Tick
+            }
+            Browser::TrackerOpen(id) => Input::TrackerConnected {
+                tracker: tracker(id)?,
+            },
+            Browser::TrackerMessage(id, text) => Input::TrackerMessage {
+                tracker: tracker(id)?,
+                text,
+            },
+            Browser::TrackerClosed(id) => {
+                self.trackers.borrow_mut().remove(id)?;
+                self.io.borrow_mut().trackers.close(id);
+                Input::TrackerClosed {
+                    tracker: TrackerId(id),
+                }
+            }
+            Browser::OfferSdp(id, sdp) => Input::OfferCreated {
+                conn: conn(id)?,
+                sdp,
+            },
+            Browser::AnswerSdp(id, sdp) => Input::AnswerCreated {
+                conn: conn(id)?,
+                sdp,
+            },
+            Browser::Channel(id, dc) => {
+                conn(id)?;
+                self.io.borrow_mut().peers.attach_channel(id, dc);
+                return None;
+            }
+            Browser::PeerOpen(id) => {
+                *self.conns.borrow_mut().get_mut(id)? = true;
+                Input::ChannelOpen { conn: ConnId(id) }
+            }
+            Browser::PeerMessage(id, data) => Input::ChannelMessage {
+                conn: conn(id)?,
+                data,
+            },
+            Browser::PeerDrained(id) => Input::ChannelBufferedLow { conn: conn(id)? },
+            Browser::PeerClosed(id) => {
+                let opened = self.conns.borrow_mut().remove(id)?;
+                self.io.borrow_mut().peers.close(id);
+                let conn = ConnId(id);
+                if opened {
+                    Input::ChannelClosed { conn }
+                } else {
+                    Input::ConnectionFailed { conn }
+                }
+            }
+            Browser::HttpStarted(id, status, total) => Input::HttpStarted {
+                fetch: FetchId(id),
+                status,
+                total,
+            },
+            Browser::HttpChunk(id, data) => Input::HttpChunk {
+                fetch: FetchId(id),
+                data,
+            },
+            Browser::HttpDone(id) => {
+                self.io.borrow_mut().http.finished(id);
+                Input::HttpDone { fetch: FetchId(id) }
+            }
+            Browser::HttpFailed(id, status) => {
+                self.io.borrow_mut().http.finished(id);
+                Input::HttpFailed {
+                    fetch: FetchId(id),
+                    status,
+                }
+            }
+            Browser::Error(place, error) => {
+                self.error(place, error);
+                return None;
+            }
+        })
+    }
+
+    fn execute(&self, out: Output) {
+        let mut io = self.io.borrow_mut();
+        match out {
+            Output::TrackerConnect { tracker, url } => {
+                self.trackers.borrow_mut().insert(tracker.0, ());
+                io.trackers.open(tracker.0, &url);
+            }
+            Output::TrackerSend { tracker, text } => io.trackers.send(tracker.0, &text),
+            Output::TrackerClose { tracker } => {
+                self.trackers.borrow_mut().remove(tracker.0);
+                io.trackers.close(tracker.0);
+            }
+            Output::CreateOffer { conn } => {
+                self.conns.borrow_mut().insert(conn.0, false);
+                io.peers.offer(conn.0);
+            }
+            Output::CreateAnswer { conn, offer_sdp } => {
+                self.conns.borrow_mut().insert(conn.0, false);
+                io.peers.answer(conn.0, &offer_sdp);
+            }
+            Output::ApplyAnswer { conn, answer_sdp } => io.peers.accept(conn.0, &answer_sdp),
+            Output::CloseConnection { conn } => {
+                self.conns.borrow_mut().remove(conn.0);
+                io.peers.close(conn.0);
+            }
+            Output::SendData { conn, data } => io.peers.send(conn.0, &data),
+            Output::HttpFetch { fetch, url, range } => {
+                io.http.get(fetch.0, &url, range.map(|r| (r.start, r.end)))
+            }
+            Output::HttpAbort { fetch } => io.http.abort(fetch.0),
+            Output::Deliver {
+                req,
+                data,
+                source,
+                timing,
+            } => {
+                drop(io); // the glue's handler may call back into the node
+                let times = [timing.start_ms, timing.first_byte_ms, timing.end_ms]
+                    .map(|t| JsValue::from(t as f64));
+                let detail = object(&[
+                    ("bytes", Uint8Array::from(&data[..]).into()),
+                    ("peer", self.source_peer(source)),
+                    (
+                        "timing",
+                        js_sys::Array::of3(&times[0], &times[1], &times[2]).into(),
+                    ),
+                ]);
+                self.emit("data", req.0, &detail);
+            }
+            Output::FailRequest { req, reason } => {
+                drop(io);
+                let (code, text) = match reason {
+                    FailReason::Http(status) => (status.unwrap_or(0), "HTTP request failed"),
+                    FailReason::Unknown => (0, "segment not in any playlist"),
+                };
+                self.emit(
+                    "fail",
+                    req.0,
+                    &object(&[("code", code.into()), ("text", text.into())]),
+                );
+            }
+            Output::Event(event) => {
+                drop(io);
+                self.public_event(event);
+            }
+        }
+    }
+
+    fn public_event(&self, event: Event) {
+        let bytes = |n: u64| JsValue::from(n as f64);
+        let (kind, detail) = match event {
+            Event::PeerConnected { conn, peer_id: id } => {
+                self.peer_ids.borrow_mut().insert(conn.0, id);
+                ("peerconnect", object(&[("id", peer_id(&id))]))
+            }
+            Event::PeerClosed { conn, peer_id: id } => {
+                self.peer_ids.borrow_mut().remove(conn.0);
+                ("peerclose", object(&[("id", peer_id(&id))]))
+            }
+            Event::BytesDown { source, bytes: n } => {
+                let kind = if matches!(source, Source::Http) {
+                    "http"
+                } else {
+                    "p2p"
+                };
+                let detail = object(&[
+                    ("kind", kind.into()),
+                    ("bytes", bytes(n)),
+                    ("peerId", self.source_peer(source)),
+                ]);
+                ("bytes", detail)
+            }
+            Event::BytesUp { conn, bytes: n } => {
+                let detail = object(&[
+                    ("kind", "upload".into()),
+                    ("bytes", bytes(n)),
+                    ("peerId", self.conn_peer(conn)),
+                ]);
+                ("bytes", detail)
+            }
+            Event::TrackerError { tracker, reason } => {
+                let detail = object(&[
+                    ("where", "tracker".into()),
+                    ("message", reason.into()),
+                    ("tracker", tracker.0.into()),
+                ]);
+                ("error", detail)
+            }
+            // The glue reports "segmentloaded" when hls.js receives a segment,
+            // after validation; the engine's store-level event adds nothing.
+            Event::SegmentLoaded { .. } => return,
+        };
+        self.emit(kind, 0, &detail);
+    }
+
+    fn source_peer(&self, source: Source) -> JsValue {
+        match source {
+            Source::Http => JsValue::NULL,
+            Source::P2p(conn) => self.conn_peer(conn),
+        }
+    }
+
+    fn conn_peer(&self, conn: ConnId) -> JsValue {
+        self.peer_ids
+            .borrow()
+            .get(conn.0)
+            .map_or_else(|| JsValue::from(conn.0), peer_id)
+    }
+
+    fn error(&self, place: &str, error: JsValue) {
+        let message = match error.dyn_ref::<js_sys::Error>() {
+            Some(e) => e.message().into(),
+            None => error,
+        };
+        self.emit(
+            "error",
+            0,
+            &object(&[("where", place.into()), ("message", message)]),
+        );
+    }
+
+    fn emit(&self, kind: &str, req: u32, detail: &JsValue) {
+        // A throwing page handler must not unwind into the engine loop.
+        let _ = self
+            .emit
+            .call3(&JsValue::NULL, &kind.into(), &req.into(), detail);
+    }
+}

@@ -1,0 +1,130 @@
+//! The wasm-bindgen surface called by the JS glue (`js/swarmcast.js`): one
+//! `Node` per hls.js instance. Each call becomes an engine input; answers and
+//! events come back through the `emit(type, requestId, detail)` callback.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Math};
+use wasm_bindgen::prelude::*;
+
+use super::{
+    config::{engine_config, rtc_config},
+    driver::{Driver, Step},
+    js,
+    timer::now_ms,
+};
+use crate::engine::{ByteRange, Engine, Input, Playlist, RequestId, SegmentInfo};
+
+#[wasm_bindgen]
+pub struct Node {
+    driver: Rc<Driver>,
+}
+
+/// hls.js's convention: `rangeEnd == 0` means the whole resource.
+fn byte_range(start: f64, end: f64) -> Option<ByteRange> {
+    (end > start).then_some(ByteRange {
+        start: start as u64,
+        end: end as u64,
+    })
+}
+
+#[wasm_bindgen]
+impl Node {
+    /// Starts an engine with the page's `attach` options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue, emit: Function) -> Node {
+        let config = engine_config(&options);
+        let low_water = config.channel_low_water as u32;
+        // 53 random bits; the engine derives its peer id and choices from them.
+        let seed = (Math::random() * 9_007_199_254_740_992.0) as u64;
+        let engine = Engine::new(config, seed, now_ms());
+        let driver = Driver::new(engine, rtc_config(&options), low_water, emit);
+        // Let the engine act on its configuration (e.g. connect to trackers).
+        driver.feed(Step::Engine(Input::Tick));
+        Node { driver }
+    }
+
+    /// A media playlist was loaded or refreshed. `nums` holds five numbers per
+    /// segment: sn, start (ms), duration (ms), rangeStart, rangeEnd.
+    pub fn playlist(
+        &self,
+        manifest_url: String,
+        rendition: String,
+        live: bool,
+        urls: Vec<String>,
+        nums: Vec<f64>,
+    ) {
+        let segments = urls
+            .into_iter()
+            .zip(nums.chunks_exact(5))
+            .map(|(url, n)| SegmentInfo {
+                sn: n[0] as u64,
+                url,
+                range: byte_range(n[3], n[4]),
+                start_ms: n[1] as u64,
+                duration_ms: n[2] as u64,
+            })
+            .collect();
+        let playlist = Playlist {
+            manifest_url,
+            rendition,
+            live,
+            segments,
+        };
+        self.driver.feed(Step::Engine(Input::Playlist(playlist)));
+    }
+
+    /// Playback position (ms of media time) and whether it is advancing.
+    pub fn playback(&self, position_ms: f64, playing: bool) {
+        let position_ms = position_ms.max(0.0) as u64;
+        self.driver.feed(Step::Engine(Input::Playback {
+            position_ms,
+            playing,
+        }));
+    }
+
+    /// hls.js wants a media segment; answered by a "data" or "fail" event.
+    pub fn load(
+        &self,
+        req: u32,
+        url: String,
+        range_start: f64,
+        range_end: f64,
+        sn: f64,
+        rendition: String,
+    ) {
+        let range = byte_range(range_start, range_end);
+        let input = Input::SegmentRequest {
+            req: RequestId(req),
+            sn: sn as u64,
+            rendition,
+            url,
+            range,
+        };
+        self.driver.feed(Step::Engine(input));
+    }
+
+    /// hls.js gave up on request `req`.
+    pub fn abort(&self, req: u32) {
+        self.driver.feed(Step::Engine(Input::AbortRequest {
+            req: RequestId(req),
+        }));
+    }
+
+    /// validateSegment refused the P2P data of request `req`.
+    pub fn reject(&self, req: u32) {
+        self.driver.feed(Step::Engine(Input::SegmentRejected {
+            req: RequestId(req),
+        }));
+    }
+
+    /// The public stats snapshot.
+    pub fn stats(&self) -> JsValue {
+        js::stats(&self.driver.engine().stats())
+    }
+
+    /// Closes every connection; the node is inert afterwards.
+    pub fn destroy(&self) {
+        self.driver.stop();
+    }
+}

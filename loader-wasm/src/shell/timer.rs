@@ -1,0 +1,74 @@
+//! Time for the engine: a monotonic clock in milliseconds and the single
+//! setTimeout that wakes the engine at its next deadline.
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{Browser, Sink};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &Function, ms: f64) -> f64;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: f64);
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// Milliseconds since the page started; never goes backwards.
+pub fn now_ms() -> u64 {
+    performance_now() as u64
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms.into());
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+/// One pending wake-up at a time: arming again replaces the previous one.
+pub(super) struct Timer {
+    fire: Closure<dyn FnMut()>,
+    handle: Option<f64>,
+    deadline: Option<u64>,
+}
+
+impl Timer {
+    pub fn new(sink: Sink) -> Self {
+        Self {
+            fire: Closure::new(move || sink(Browser::Timer)),
+            handle: None,
+            deadline: None,
+        }
+    }
+
+    /// Wakes the engine at `deadline` (ms, same clock as `now_ms`), or never.
+    pub fn arm(&mut self, deadline: Option<u64>, now: u64) {
+        if deadline == self.deadline && self.handle.is_some() {
+            return;
+        }
+        self.disarm();
+        if let Some(at) = deadline {
+            let delay = at.saturating_sub(now) as f64;
+            self.handle = Some(set_timeout(self.fire.as_ref().unchecked_ref(), delay));
+            self.deadline = deadline;
+        }
+    }
+
+    /// Called when the timeout has fired, so the next `arm` sets a new one.
+    pub fn fired(&mut self) {
+        self.handle = None;
+        self.deadline = None;
+    }
+
+    pub fn disarm(&mut self) {
+        if let Some(h) = self.handle.take() {
+            clear_timeout(h);
+        }
+        self.deadline = None;
+    }
+}

@@ -1,0 +1,97 @@
+//! WebSocket connections to trackers. The engine decides when to open, what to
+//! send and when to reconnect; this module only owns the sockets and turns their
+//! browser events into engine inputs.
+
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, WebSocket};
+
+use super::{slots::Slots, Browser, Sink};
+
+struct Socket {
+    ws: WebSocket,
+    // Kept alive as long as the socket may call them.
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut()>,
+}
+
+impl Socket {
+    fn shut(self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close();
+    }
+}
+
+pub(super) struct Trackers {
+    sockets: Slots<Socket>,
+    sink: Sink,
+}
+
+impl Trackers {
+    pub fn new(sink: Sink) -> Self {
+        Self {
+            sockets: Slots::default(),
+            sink,
+        }
+    }
+
+    /// Opens socket `id` to `url`; a URL the browser refuses reports a close at once.
+    pub fn open(&mut self, id: u32, url: &str) {
+        self.close(id);
+        let ws = match WebSocket::new(url) {
+            Ok(ws) => ws,
+            Err(e) => {
+                (self.sink)(Browser::Error("tracker", e));
+                (self.sink)(Browser::TrackerClosed(id));
+                return;
+            }
+        };
+        let sink = self.sink.clone();
+        let on_open = Closure::<dyn FnMut()>::new(move || sink(Browser::TrackerOpen(id)));
+        let sink = self.sink.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(text) = e.data().as_string() {
+                sink(Browser::TrackerMessage(id, text));
+            }
+        });
+        let sink = self.sink.clone();
+        // An error is always followed by a close event, so close alone is reported.
+        let on_close = Closure::<dyn FnMut()>::new(move || sink(Browser::TrackerClosed(id)));
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.sockets.insert(
+            id,
+            Socket {
+                ws,
+                _on_open: on_open,
+                _on_message: on_message,
+                _on_close: on_close,
+            },
+        );
+    }
+
+    pub fn send(&mut self, id: u32, text: &str) {
+        if let Some(s) = self.sockets.get(id) {
+            if s.ws.send_with_str(text).is_err() {
+                self.close(id);
+                (self.sink)(Browser::TrackerClosed(id));
+            }
+        }
+    }
+
+    pub fn close(&mut self, id: u32) {
+        if let Some(s) = self.sockets.remove(id) {
+            s.shut();
+        }
+    }
+
+    pub fn close_all(&mut self) {
+        for (_, s) in self.sockets.take_all() {
+            s.shut();
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Command-line flags of `swarmcast-origin`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use swarmcast_testcard::StreamOptions;
+
+use crate::mounts::Mount;
+
+/// URL prefix of the embedded live test card; scripts and tests rely on it.
+pub const LIVE_PREFIX: &str = "/live";
+
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "HLS origin: serves HLS folders (and optionally a live test card) with CORS, byte ranges and cache headers"
+)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Run the live test card and serve it at /live/ (master playlist /live/master.m3u8).
+    #[arg(long)]
+    pub testcard: bool,
+
+    /// Serve this HLS folder at --root-prefix.
+    #[arg(long, value_name = "DIR", value_parser = existing_dir)]
+    pub root: Option<PathBuf>,
+
+    /// URL prefix for --root.
+    #[arg(long, default_value = "/", requires = "root")]
+    pub root_prefix: String,
+
+    /// Serve folder DIR at URL prefix PREFIX (repeatable), e.g. --mount /dist=dist.
+    #[arg(long = "mount", value_name = "PREFIX=DIR")]
+    pub mounts: Vec<Mount>,
+
+    /// Origins allowed by CORS (repeatable, or comma-separated); `*` allows all.
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        value_delimiter = ',',
+        default_value = "*"
+    )]
+    pub cors_origins: Vec<String>,
+
+    #[command(flatten, next_help_heading = "Test card (with --testcard)")]
+    pub stream: StreamOptions,
+}
+
+fn existing_dir(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(format!("`{s}` is not a folder"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_other_scripts_rely_on() {
+        let cli = Cli::try_parse_from([
+            "swarmcast-origin",
+            "--listen",
+            "127.0.0.1:0",
+            "--testcard",
+            "--mount",
+            "/dist=.",
+            "--mount",
+            "/=.",
+        ])
+        .unwrap();
+        assert!(cli.testcard);
+        assert_eq!(cli.mounts.len(), 2);
+        assert_eq!(cli.cors_origins, ["*"]);
+        assert_eq!(cli.stream.segment_seconds, 2);
+    }
+
+    #[test]
+    fn bad_flags_are_explained() {
+        let err = Cli::try_parse_from(["swarmcast-origin", "--listen", "localhost"]).unwrap_err();
+        assert!(err.to_string().contains("--listen"), "{err}");
+        let err = Cli::try_parse_from(["swarmcast-origin", "--root", "/no/such/dir"]).unwrap_err();
+        assert!(err.to_string().contains("not a folder"), "{err}");
+        let err = Cli::try_parse_from(["swarmcast-origin", "--mount", "dist"]).unwrap_err();
+        assert!(err.to_string().contains("PREFIX=DIR"), "{err}");
+    }
+}

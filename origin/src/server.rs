@@ -1,0 +1,90 @@
+//! Puts the origin together: mounts (with the live test card at /live),
+//! the warp service, the listening socket, and an orderly shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use swarmcast_testcard::LiveTestcard;
+use tokio::net::TcpListener;
+use warp::Filter;
+
+use crate::cli::{Cli, LIVE_PREFIX};
+use crate::cors::Cors;
+use crate::handler::{handle, App};
+use crate::metrics::Metrics;
+use crate::mounts::{Mount, Mounts};
+
+/// How long open connections may finish their responses after a stop signal.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// Runs the origin until `stop` resolves.
+pub async fn run(cli: Cli, stop: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let cors = Cors::from_origins(&cli.cors_origins).map_err(anyhow::Error::msg)?;
+    let listener = TcpListener::bind(cli.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let addr = listener.local_addr()?;
+
+    let mut mounts = cli.mounts.clone();
+    if let Some(root) = &cli.root {
+        mounts.push(Mount::new(&cli.root_prefix, root).map_err(anyhow::Error::msg)?);
+    }
+    let testcard = if cli.testcard {
+        let live = LiveTestcard::start(cli.stream.clone(), None).await?;
+        mounts.push(Mount::new(LIVE_PREFIX, live.dir()).expect("valid prefix"));
+        Some(live)
+    } else {
+        None
+    };
+    for m in &mounts {
+        tracing::info!(prefix = m.prefix(), dir = %m.dir().display(), "serving");
+    }
+
+    let app = Arc::new(App {
+        mounts: Mounts::new(mounts),
+        cors,
+        metrics: Metrics::default(),
+    });
+    let routes = warp::method()
+        .and(warp::path::full())
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .then(move |method, path: warp::path::FullPath, headers, remote| {
+            let app = app.clone();
+            async move { handle(&app, method, path.as_str(), headers, remote).await }
+        });
+
+    println!("swarmcast-origin listening on http://{addr}");
+    tracing::info!("listening on http://{addr}");
+    if testcard.is_some() {
+        println!(
+            "live test card: http://{addr}{LIVE_PREFIX}/{}",
+            swarmcast_testcard::MASTER_PLAYLIST
+        );
+    }
+
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = warp::serve(routes)
+        .incoming(listener)
+        .graceful(async {
+            let _ = drain_rx.await;
+        })
+        .run();
+    tokio::pin!(server);
+    tokio::select! {
+        _ = &mut server => {}
+        _ = stop => {
+            let _ = drain_tx.send(());
+            if tokio::time::timeout(DRAIN, &mut server).await.is_err() {
+                tracing::warn!("connections still open after {DRAIN:?}; closing them");
+            }
+        }
+    }
+    if let Some(live) = testcard {
+        live.stop().await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the npm package into dist/: the loader crate to wasm with wasm-pack
+# (the workspace's size profile, then wasm-opt from npm's binaryen, never
+# Debian's), the JS glue bundled and minified by esbuild, and the TypeScript
+# declarations. Prints the gzip size of wasm + glue. When no input changed
+# since the last build it only prints the sizes.
+#   --twiggy   also print where the wasm bytes go (needs `cargo install twiggy`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+DIST=dist
+PKG=loader-wasm/pkg
+WASM=swarmcast_loader_bg.wasm
+STAMP=$PKG/.inputs.sha256
+
+print_sizes() {
+  local wasm glue
+  wasm=$(gzip -9 -c "$DIST/$WASM" | wc -c)
+  glue=$(gzip -9 -c "$DIST/swarmcast.js" | wc -c)
+  printf 'swarmcast bundle (gzip -9): wasm %s B (raw %s B) + glue %s B (raw %s B) = %s B (%.1f KB)\n' \
+    "$wasm" "$(wc -c <"$DIST/$WASM")" "$glue" "$(wc -c <"$DIST/swarmcast.js")" \
+    "$((wasm + glue))" "$(awk "BEGIN{print ($wasm + $glue) / 1024}")"
+}
+
+# The same optimisation as the shipped file, but keeping function names, so
+# twiggy can say which functions the bytes belong to.
+twiggy_report() {
+  local out=target/twiggy
+  rm -rf "$out" && mkdir -p "$out"
+  wasm-bindgen target/wasm32-unknown-unknown/wasm-release/swarmcast_loader.wasm --out-dir "$out" --target web
+  # shellcheck disable=SC2046 # the flags are words
+  wasm-opt -g $(sed -n 's/^wasm-opt = \[\(.*\)\]$/\1/p' loader-wasm/Cargo.toml | tr -d '",') \
+    "$out/swarmcast_loader_bg.wasm" -o "$out/named.wasm"
+  twiggy top -n 25 "$out/named.wasm" | cut -c1-160
+}
+
+inputs_hash() {
+  find loader-wasm/src loader-wasm/js protocol/src -type f -print0 | sort -z | xargs -0 sha256sum
+  sha256sum Cargo.toml Cargo.lock loader-wasm/Cargo.toml protocol/Cargo.toml "$0"
+}
+want=$(inputs_hash | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -f "$DIST/$WASM" ] && [ -f "$DIST/swarmcast.js" ]; then
+  print_sizes
+  if [ "${1:-}" = --twiggy ]; then twiggy_report; fi
+  exit 0
+fi
+
+# wasm-pack uses the first wasm-opt on PATH; Debian's v108 produces modules
+# that Chromium rejects, so insist on npm's binaryen.
+if [ "$(command -v wasm-opt)" != "$PWD/node_modules/.bin/wasm-opt" ]; then
+  echo "build-wasm: wasm-opt from node_modules (npm binaryen) not found; run scripts/setup.sh" >&2
+  exit 1
+fi
+
+wasm-pack --quiet build loader-wasm --target web --out-dir pkg --out-name swarmcast_loader \
+  --no-pack --no-typescript --profile wasm-release
+
+mkdir -p "$DIST"
+cp "$PKG/$WASM" "$DIST/$WASM"
+# One ESM file: our glue plus wasm-bindgen's, minified. The wasm is found next to
+# it through `new URL(..., import.meta.url)`, which bundlers and browsers both understand.
+esbuild loader-wasm/js/swarmcast.js --bundle --format=esm --minify --target=es2020 \
+  --log-level=warning --outfile="$DIST/swarmcast.js"
+cp loader-wasm/js/swarmcast.d.ts "$DIST/swarmcast.d.ts"
+echo "$want" >"$STAMP"
+print_sizes
+if [ "${1:-}" = --twiggy ]; then twiggy_report; fi

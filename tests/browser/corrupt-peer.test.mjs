@@ -1,0 +1,61 @@
+// (c) A page that sends corrupted segment data (a test-only switch) is caught
+// by the receiver's validateSegment hook: the receiver drops that peer,
+// refetches the segment over HTTP, and keeps playing. A VOD (MPEG-TS) makes it
+// deterministic: the corrupting page has buffered every segment before the
+// receiver arrives, so the receiver's prefetches go to it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { makeVod, startStack } from "../support/servers.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { openPlayer } from "../support/player.mjs";
+
+let stack, browser, dir;
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmcast-vod-"));
+  await makeVod(dir, { seconds: 30, extraArgs: ["--renditions", "360p"] });
+  stack = await startStack({ testcard: false, root: dir });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("(c) corrupted P2P data is rejected by validateSegment and refetched over HTTP", { timeout: 120_000 }, async (t) => {
+  const { origin, tracker } = stack;
+  const base = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
+  const src = `${origin.url}/master.m3u8`;
+  const liar = await openPlayer(browser.browser, origin.url, { src, opts: { ...base, testOnlyCorruptUploads: true } });
+  await liar.page.waitForFunction(() => window.player.fragsLoaded >= 10, null, { timeout: 30_000, polling: 250 });
+  const victim = await openPlayer(browser.browser, origin.url, { src, opts: base, validate: "media" });
+
+  // Wait until the victim has rejected at least one segment from the liar.
+  await victim.page
+    .waitForFunction(() => window.player.validations.some((v) => !v.ok), null, { timeout: 30_000, polling: 250 })
+    .catch(async (e) => {
+      const state = await Promise.all([liar, victim].map(async (p) => JSON.stringify((await p.snapshot()).stats)));
+      throw new Error(`${e.message}; liar ${state[0]}; victim ${state[1]}`);
+    });
+  const rejected = await victim.page.evaluate(() => window.player.validations.filter((v) => !v.ok).map((v) => v.info));
+  await victim.waitForProgress(6, 30_000);
+
+  const s = await victim.snapshot();
+  t.diagnostic(`rejected ${rejected.length} segment(s); validations ${s.validations}; stats ${JSON.stringify(s.stats)}`);
+  assert.deepEqual(s.fatal, [], "no fatal hls.js error");
+  const loaded = await victim.events("segmentloaded");
+  // Every rejected segment was delivered to hls.js afterwards, over HTTP.
+  for (const r of rejected) {
+    const later = loaded.find((e) => e.detail.sn === r.sn && e.detail.level === r.level);
+    assert.ok(later, `segment ${r.sn} delivered after its rejection`);
+    assert.equal(later.detail.source, "http", `segment ${r.sn} refetched over HTTP`);
+  }
+  // Nothing reached hls.js from a peer without passing validation.
+  const passed = await victim.page.evaluate(() => window.player.validations.filter((v) => v.ok).length);
+  assert.ok(loaded.filter((e) => e.detail.source === "p2p").length <= passed);
+  assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
+  await Promise.all([liar.close(), victim.close()]);
+});
