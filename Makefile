@@ -4,8 +4,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-TRACKER_ADDR ?= 127.0.0.1:8000
-ORIGIN_ADDR  ?= 127.0.0.1:8080
+# The binaries that scripts, Node tests and browser tests start.
+RELEASE_BINS := -p swarmcast-tracker -p swarmcast-origin -p swarmcast-testcard
 
 .PHONY: help setup build wasm demo test test-rust test-node test-browser lint
 
@@ -17,7 +17,7 @@ setup:
 	@scripts/setup.sh
 
 build: setup wasm
-	cargo build --release -p swarmcast-tracker -p swarmcast-origin
+	cargo build --release $(RELEASE_BINS)
 
 wasm: setup
 	scripts/build-wasm.sh
@@ -36,9 +36,9 @@ test-rust:
 	cargo test --workspace
 
 test-node:
-	cargo build --release -p swarmcast-tracker -p swarmcast-origin
+	cargo build --release $(RELEASE_BINS)
 	node --test --test-concurrency=1 tests/node/
 
 test-browser:
-	cargo build --release -p swarmcast-tracker -p swarmcast-origin
+	cargo build --release $(RELEASE_BINS)
 	scripts/in-netns.sh node --test --test-concurrency=1 tests/browser/
