@@ -105,7 +105,7 @@ impl Default for Config {
             http_window_ms: 2_000,
             p2p_window_ms: 30_000,
             seed_window_ms: 30_000,
-            seed_stagger_ms: 300,
+            seed_stagger_ms: 1000,
             peer_timeout_ms: 1_500,
             http_timeout_ms: 20_000,
             memory_cap: 64 << 20,
