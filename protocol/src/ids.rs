@@ -32,6 +32,12 @@ pub enum IdError {
 impl Id20 {
     /// Decodes a JSON string value of 20 chars, each one byte.
     pub fn from_latin1(text: &str) -> Result<Self, IdError> {
+        // Most ids are ASCII: 20 bytes that are all ASCII are 20 chars.
+        if let Ok(bytes) = <[u8; 20]>::try_from(text.as_bytes()) {
+            if bytes.is_ascii() {
+                return Ok(Self(bytes));
+            }
+        }
         let mut bytes = [0u8; 20];
         let mut len = 0;
         for c in text.chars() {
@@ -51,6 +57,34 @@ impl Id20 {
     /// Encodes as the 20-char string clients expect.
     pub fn to_latin1(&self) -> String {
         self.0.iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// Appends the id as a quoted JSON string, escaped as serde_json does.
+    ///
+    /// Going through serde would encode to UTF-8, validate it, then scan it
+    /// again for escapes; relaying offers writes ids often enough to matter.
+    pub fn write_json(&self, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.reserve(42);
+        out.push('"');
+        for &b in &self.0 {
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                b'\t' => out.push_str("\\t"),
+                0x08 => out.push_str("\\b"),
+                0x0c => out.push_str("\\f"),
+                0..0x20 => {
+                    out.push_str("\\u00");
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 0xf)]));
+                }
+                _ => out.push(char::from(b)),
+            }
+        }
+        out.push('"');
     }
 }
 
@@ -124,6 +158,16 @@ mod tests {
     }
 
     #[test]
+    fn write_json_matches_serde_for_every_byte() {
+        for b in 0..=255u8 {
+            let id = Id20([b; 20]);
+            let mut fast = String::new();
+            id.write_json(&mut fast);
+            assert_eq!(fast, serde_json::to_string(&id).unwrap(), "byte {b:#04x}");
+        }
+    }
+
+    #[test]
     fn escaped_control_chars_decode() {
         let json = format!("\"\\u0000{}\"", "b".repeat(19));
         let id: Id20 = serde_json::from_str(&json).unwrap();
@@ -138,6 +182,9 @@ mod tests {
             prop_assert_eq!(Id20::from_latin1(&id.to_latin1()), Ok(id));
             let json = serde_json::to_string(&id).unwrap();
             prop_assert_eq!(serde_json::from_str::<Id20>(&json).unwrap(), id);
+            let mut fast = String::new();
+            id.write_json(&mut fast);
+            prop_assert_eq!(fast, json);
         }
     }
 }

@@ -530,6 +530,19 @@ mod tests {
     }
 
     #[test]
+    fn large_numbers_round_trip() {
+        // A fuzz finding: without float_roundtrip serde_json parses this one
+        // ulp off, so parse → serialise → parse changed the value.
+        let text = r#"{"action":"announce","info_hash":"aaaaaaaaaaaaaaaaaaaa","peer_id":"bbbbbbbbbbbbbbbbbbbb","numwant":15101912594050682424.42}"#;
+        let parsed = ClientMessage::from_json(text).unwrap();
+        let ClientMessage::Announce(a) = &parsed else {
+            panic!("not an announce");
+        };
+        assert_eq!(a.numwant, Some(15101912594050682424.42));
+        assert_eq!(ClientMessage::from_json(&parsed.to_json()).unwrap(), parsed);
+    }
+
+    #[test]
     fn server_messages_round_trip_by_shape() {
         let h = Id20([0x80; 20]);
         let p = Id20([7; 20]);

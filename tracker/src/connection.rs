@@ -13,11 +13,10 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use swarmcast_protocol::ids::{InfoHash, PeerId};
 use swarmcast_protocol::tracker::{
-    AnnounceAction, AnnounceEvent, AnnounceRequest, AnnounceResponse, ClientMessage, ErrorResponse,
-    RelayedAnswer, RelayedOffer, ScrapeAction, ScrapeRequest, ScrapeResponse,
+    AnnounceEvent, AnnounceRequest, ClientMessage, ErrorResponse, ScrapeAction, ScrapeRequest,
+    ScrapeResponse,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 use tokio::time::{timeout, Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
@@ -26,9 +25,11 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::debug;
 
 use crate::http::{self, Request};
+use crate::outbox::{self, Inbox, Outbox};
+use crate::relay::{self, RelayHead};
 use crate::server::Shared;
 use crate::stats::Kind;
-use crate::swarm::{Outbox, Sender};
+use crate::swarm::Sender;
 
 /// Queued messages written per flush, so a busy peer's queue drains in
 /// batches without starving its own requests.
@@ -115,14 +116,14 @@ struct Connection {
     shared: Arc<Shared>,
     id: u64,
     outbox: Outbox,
-    inbox: mpsc::Receiver<Utf8Bytes>,
+    inbox: Inbox,
     /// The peer id this connection announced in each swarm, to leave them on close.
     memberships: HashMap<InfoHash, PeerId>,
 }
 
 impl Connection {
     fn new(shared: Arc<Shared>) -> Self {
-        let (outbox, inbox) = mpsc::channel(shared.config.send_queue.max(1));
+        let (outbox, inbox) = outbox::channel(shared.config.send_queue);
         Self {
             id: shared.next_connection_id(),
             shared,
@@ -141,7 +142,7 @@ impl Connection {
         let close = loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => Next::Close(CloseCode::Away, "shutting down"),
-                Some(first) = self.inbox.recv() => match Box::pin(self.write_queued(&mut ws, first)).await {
+                first = self.inbox.recv() => match Box::pin(self.write_queued(&mut ws, first)).await {
                     Ok(()) => Next::Continue,
                     Err(()) => break None,
                 },
@@ -200,7 +201,7 @@ impl Connection {
         let write = async {
             ws.feed(Message::Text(first)).await?;
             for _ in 1..WRITE_BATCH {
-                let Ok(more) = inbox.try_recv() else { break };
+                let Some(more) = inbox.try_recv() else { break };
                 ws.feed(Message::Text(more)).await?;
             }
             ws.flush().await
@@ -270,40 +271,17 @@ impl Connection {
         }
 
         let numwant = request.numwant.map_or(usize::MAX, |n| n.max(0.0) as usize);
-        let relay = config.max_offers.min(numwant.min(config.max_numwant));
+        let max_relayed = config.max_offers.min(numwant.min(config.max_numwant));
+        // Escapes the ids shared by every relayed message once per announce.
+        let head = RelayHead::new(&info_hash, &request.peer_id);
         let offers = if stopped {
             Vec::new()
         } else {
-            std::mem::take(&mut request.offers)
-                .into_iter()
-                .take(relay)
-                .map(|offer| {
-                    let relayed = RelayedOffer {
-                        action: AnnounceAction::Announce,
-                        info_hash,
-                        peer_id: request.peer_id,
-                        offer_id: offer.offer_id,
-                        offer: offer.offer,
-                    };
-                    Utf8Bytes::from(serde_json::to_string(&relayed).expect("serialisable"))
-                })
-                .collect()
+            head.offers(&request.offers[..max_relayed.min(request.offers.len())])
         };
         let answer = request.answer.take();
         let answer_only = answer.is_some();
-        let answer = answer.map(|answer| {
-            let relayed = RelayedAnswer {
-                action: AnnounceAction::Announce,
-                info_hash,
-                peer_id: request.peer_id,
-                offer_id: answer.offer_id,
-                answer: answer.answer,
-            };
-            (
-                answer.to_peer_id,
-                Utf8Bytes::from(serde_json::to_string(&relayed).expect("serialisable")),
-            )
-        });
+        let answer = answer.map(|a| (a.to_peer_id, head.answer(&a.offer_id, &a.answer)));
 
         let from = Sender {
             conn: self.id,
@@ -324,14 +302,13 @@ impl Connection {
         if answer_only {
             return Next::Continue;
         }
-        let response = AnnounceResponse {
-            action: AnnounceAction::Announce,
-            info_hash,
-            interval: u32::try_from(config.announce_interval.as_secs()).unwrap_or(u32::MAX),
-            complete: result.complete,
-            incomplete: result.incomplete,
-        };
-        Next::Reply(serde_json::to_string(&response).expect("serialisable"))
+        let interval = u32::try_from(config.announce_interval.as_secs()).unwrap_or(u32::MAX);
+        Next::Reply(relay::announce_reply(
+            &info_hash,
+            interval,
+            result.complete,
+            result.incomplete,
+        ))
     }
 
     fn scrape(&self, request: ScrapeRequest) -> Next {

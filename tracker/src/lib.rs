@@ -7,6 +7,8 @@ pub mod config;
 mod connection;
 mod http;
 mod limits;
+mod outbox;
+mod relay;
 pub mod server;
 mod stats;
 mod swarm;

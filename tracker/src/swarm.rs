@@ -13,11 +13,9 @@ use indexmap::IndexMap;
 use parking_lot::Mutex;
 use swarmcast_protocol::ids::{InfoHash, PeerId};
 use swarmcast_protocol::tracker::{AnnounceEvent, AnnounceRequest, ScrapeStats};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// The bounded queue of text frames waiting to be written to one connection.
-pub type Outbox = mpsc::Sender<Utf8Bytes>;
+use crate::outbox::Outbox;
 
 const SHARDS: usize = 256;
 
@@ -290,6 +288,7 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::channel;
     use swarmcast_protocol::ids::Id20;
 
     fn req(peer: u8, event: Option<AnnounceEvent>, left: Option<Option<f64>>) -> AnnounceRequest {
@@ -309,7 +308,7 @@ mod tests {
     #[test]
     fn counts_follow_left_and_completed_like_bittorrent_tracker() {
         let swarms = Swarms::new(Duration::from_secs(60), Duration::ZERO);
-        let (tx, _rx) = mpsc::channel(8);
+        let (tx, _rx) = channel(8);
         let from = || Sender {
             conn: 1,
             outbox: &tx,
@@ -349,7 +348,7 @@ mod tests {
         let swarms = Swarms::new(Duration::from_secs(60), Duration::ZERO);
         let mut queues = Vec::new();
         for peer in 0..5u8 {
-            let (tx, rx) = mpsc::channel(8);
+            let (tx, rx) = channel(8);
             swarms.announce(
                 &req(peer, None, None),
                 Sender {
@@ -374,10 +373,10 @@ mod tests {
             None,
         );
         assert_eq!(sent.offers_relayed, 4, "bounded by the other peers");
-        assert!(queues[0].1.try_recv().is_err(), "never back to the sender");
+        assert!(queues[0].1.try_recv().is_none(), "never back to the sender");
         for (_, rx) in &mut queues[1..] {
-            assert!(rx.try_recv().is_ok());
-            assert!(rx.try_recv().is_err(), "one offer per peer");
+            assert!(rx.try_recv().is_some());
+            assert!(rx.try_recv().is_none(), "one offer per peer");
         }
         let answer = Some((Id20([0; 20]), "a".into()));
         let done = swarms.announce(
@@ -396,7 +395,7 @@ mod tests {
     #[test]
     fn expiry_and_owner_checked_removal() {
         let swarms = Swarms::new(Duration::ZERO, Duration::ZERO);
-        let (tx, _rx) = mpsc::channel(8);
+        let (tx, _rx) = channel(8);
         swarms.announce(
             &req(1, None, None),
             Sender {

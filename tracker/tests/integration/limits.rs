@@ -101,8 +101,11 @@ async fn idle_connections_are_pinged_then_closed() {
     let tracker = start(config).await;
     let addr = tracker.local_addr;
 
-    // A WebSocket client that never sends is pinged, then closed.
+    // A WebSocket client that never sends is pinged, then closed. It must not
+    // read until the deadline has passed: tungstenite answers pings while
+    // reading, and a pong is activity.
     let mut silent = Client::connect(addr).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
     let frame = tokio::time::timeout(PROMPT, futures_util::StreamExt::next(&mut silent.ws)).await;
     assert!(
         matches!(frame, Ok(Some(Ok(Message::Ping(_))))),
