@@ -103,23 +103,7 @@ impl Swarm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn playlist(live: bool, sns: std::ops::Range<u64>) -> Playlist {
-        Playlist {
-            manifest_url: "http://o/s.m3u8".into(),
-            rendition: "0".into(),
-            live,
-            segments: sns
-                .map(|sn| SegmentInfo {
-                    sn,
-                    url: format!("http://o/{sn}.ts"),
-                    range: None,
-                    start_ms: sn * 2_000,
-                    duration_ms: 2_000,
-                })
-                .collect(),
-        }
-    }
+    use crate::engine::tests::playlist_of as playlist;
 
     #[test]
     fn deadlines_follow_playback_and_extrapolate_past_the_playlist() {

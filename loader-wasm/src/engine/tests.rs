@@ -13,11 +13,12 @@ use super::*;
 
 const URL: &str = "http://o/live.m3u8";
 
-fn playlist(sns: std::ops::Range<u64>) -> Playlist {
+/// A playlist of 2 s segments numbered `sns`, for engine and swarm tests.
+pub(super) fn playlist_of(live: bool, sns: std::ops::Range<u64>) -> Playlist {
     Playlist {
         manifest_url: URL.into(),
         rendition: "0".into(),
-        live: true,
+        live,
         segments: sns
             .map(|sn| SegmentInfo {
                 sn,
@@ -28,6 +29,10 @@ fn playlist(sns: std::ops::Range<u64>) -> Playlist {
             })
             .collect(),
     }
+}
+
+fn playlist(sns: std::ops::Range<u64>) -> Playlist {
+    playlist_of(true, sns)
 }
 
 fn body(sn: u64) -> Vec<u8> {
