@@ -2,8 +2,10 @@
 //!
 //! Shared by the tracker server (parses requests, builds replies) and the
 //! browser loader (builds requests, parses replies), so both ends agree on one
-//! definition. SDP blobs stay raw JSON text ([`Sdp`]): the tracker relays them
-//! without decoding or re-escaping, and the loader decodes only its own.
+//! definition. Messages are generic over their SDP payload `S`: the tracker
+//! keeps raw JSON text ([`Sdp`], the default) and relays it without decoding
+//! or re-escaping; the loader uses [`SessionDescription`] and lets the
+//! browser's own JSON do the encoding, so no JSON code ships in its wasm.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -90,15 +92,15 @@ impl<'de> Deserialize<'de> for AnnounceEvent {
 
 /// One entry of an announce's `offers`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Offer {
-    pub offer: Sdp,
+pub struct Offer<S = Sdp> {
+    pub offer: S,
     pub offer_id: OfferId,
 }
 
 /// `{action: "announce", ...}` from a client: a swarm update, optionally with
 /// offers to relay, or an answer to one relayed offer.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct AnnounceRequest {
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnnounceRequest<S = Sdp> {
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,20 +115,37 @@ pub struct AnnounceRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub left: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub offers: Vec<Offer>,
+    pub offers: Vec<Offer<S>>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub answer: Option<AnswerRequest>,
+    pub answer: Option<AnswerRequest<S>>,
+}
+
+// By hand: a derive would demand `S: Default`, which raw SDP text is not.
+impl<S> Default for AnnounceRequest<S> {
+    fn default() -> Self {
+        Self {
+            info_hash: InfoHash::default(),
+            peer_id: PeerId::default(),
+            event: None,
+            numwant: None,
+            uploaded: None,
+            downloaded: None,
+            left: None,
+            offers: Vec::new(),
+            answer: None,
+        }
+    }
 }
 
 /// The answer part of an announce: relayed to `to_peer_id`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AnswerRequest {
-    pub answer: Sdp,
+pub struct AnswerRequest<S = Sdp> {
+    pub answer: S,
     pub to_peer_id: PeerId,
     pub offer_id: OfferId,
 }
 
-impl AnnounceRequest {
+impl<S> AnnounceRequest<S> {
     /// Whether bittorrent-tracker would count this peer as a seeder: it reads
     /// `left` with JS `Number()`, so `null` is 0 and a missing field is not.
     pub fn is_complete(&self) -> bool {
@@ -142,8 +161,8 @@ pub struct ScrapeRequest {
 
 /// Any request a client sends.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ClientMessage {
-    Announce(AnnounceRequest),
+pub enum ClientMessage<S = Sdp> {
+    Announce(AnnounceRequest<S>),
     Scrape(ScrapeRequest),
 }
 
@@ -172,10 +191,11 @@ impl ParseError {
     }
 }
 
+/// The JSON codec, for the raw-SDP form (the tracker, test clients).
 impl ClientMessage {
     /// Parses one text frame. Unknown fields (e.g. `trackerid`) are ignored.
     pub fn from_json(text: &str) -> Result<Self, ParseError> {
-        let wire: ClientWire = serde_json::from_str(text)?;
+        let wire: ClientWire<Sdp> = serde_json::from_str(text)?;
         match wire.action {
             Action::Scrape => Ok(Self::Scrape(ScrapeRequest {
                 info_hashes: wire.info_hash.map(|h| h.0).unwrap_or_default(),
@@ -251,7 +271,8 @@ struct ScrapeWire<'a> {
 /// Every field a client may send, flat, so one pass of serde reads it all
 /// (serde's tagged enums would buffer the message and lose raw SDP text).
 #[derive(Deserialize)]
-struct ClientWire {
+#[serde(bound = "S: Deserialize<'de>")]
+struct ClientWire<S> {
     action: Action,
     #[serde(default)]
     info_hash: Option<OneOrMany>,
@@ -268,9 +289,9 @@ struct ClientWire {
     #[serde(default, deserialize_with = "present")]
     left: Option<Option<f64>>,
     #[serde(default)]
-    offers: Option<Vec<Offer>>,
+    offers: Option<Vec<Offer<S>>>,
     #[serde(default)]
-    answer: Option<Sdp>,
+    answer: Option<S>,
     #[serde(default)]
     to_peer_id: Option<PeerId>,
     #[serde(default)]
@@ -332,24 +353,24 @@ pub struct AnnounceResponse {
 
 /// An offer relayed from `peer_id` (the offerer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelayedOffer {
+pub struct RelayedOffer<S = Sdp> {
     #[serde(default)]
     pub action: AnnounceAction,
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
     pub offer_id: OfferId,
-    pub offer: Sdp,
+    pub offer: S,
 }
 
 /// An answer relayed from `peer_id` (the answerer) to the offerer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelayedAnswer {
+pub struct RelayedAnswer<S = Sdp> {
     #[serde(default)]
     pub action: AnnounceAction,
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
     pub offer_id: OfferId,
-    pub answer: Sdp,
+    pub answer: S,
 }
 
 /// Per-swarm scrape counts.
@@ -389,14 +410,15 @@ pub struct ErrorResponse {
 
 /// Any message a tracker sends.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ServerMessage {
+pub enum ServerMessage<S = Sdp> {
     Announce(AnnounceResponse),
-    Offer(RelayedOffer),
-    Answer(RelayedAnswer),
+    Offer(RelayedOffer<S>),
+    Answer(RelayedAnswer<S>),
     Scrape(ScrapeResponse),
     Error(ErrorResponse),
 }
 
+/// The JSON codec, for the raw-SDP form (the tracker, test clients).
 impl ServerMessage {
     /// Parses one text frame from a tracker. Which kind it is follows from
     /// its fields, since offers, answers and announce replies share an action.

@@ -11,6 +11,14 @@
 /// Milliseconds on the driver's monotonic clock.
 pub type Millis = u64;
 
+pub use swarmcast_protocol::tracker::SessionDescription;
+
+/// A message to the tracker, SDP decoded. The driver encodes it as JSON (the
+/// browser shell with `JSON.stringify`; no JSON code ships in the wasm).
+pub type TrackerRequest = swarmcast_protocol::tracker::ClientMessage<SessionDescription>;
+/// A message from the tracker, as the driver decoded it from JSON.
+pub type TrackerReply = swarmcast_protocol::tracker::ServerMessage<SessionDescription>;
+
 /// 20-byte peer id as used on the tracker (printable `-SC0100-` prefix).
 pub type PeerId = [u8; 20];
 
@@ -183,8 +191,12 @@ pub enum Input {
     SegmentRejected { req: RequestId },
     /// The tracker WebSocket opened.
     TrackerConnected { tracker: TrackerId },
-    /// One text frame from the tracker.
-    TrackerMessage { tracker: TrackerId, text: String },
+    /// One message from the tracker. A frame the driver cannot decode is
+    /// the driver's to report; the engine never sees it.
+    TrackerMessage {
+        tracker: TrackerId,
+        message: TrackerReply,
+    },
     /// The tracker WebSocket closed or failed to open.
     TrackerClosed { tracker: TrackerId },
     /// [`Output::CreateOffer`] finished: the complete (non-trickle) local SDP.
@@ -248,8 +260,11 @@ pub enum FailReason {
 pub enum Output {
     /// Open a WebSocket to `url`; report [`Input::TrackerConnected`]/`Closed`.
     TrackerConnect { tracker: TrackerId, url: String },
-    /// Send one text frame.
-    TrackerSend { tracker: TrackerId, text: String },
+    /// Send one message as a JSON text frame.
+    TrackerSend {
+        tracker: TrackerId,
+        message: TrackerRequest,
+    },
     /// Close the socket; no `TrackerClosed` is needed afterwards.
     TrackerClose { tracker: TrackerId },
     /// Create an RTCPeerConnection with one ordered data channel, make an
@@ -300,7 +315,7 @@ pub enum Event {
     BytesDown { source: Source, bytes: u64 },
     /// Bytes of segment data sent to a peer.
     BytesUp { conn: ConnId, bytes: u64 },
-    /// A tracker sent a `failure reason` or an undecodable message.
+    /// A tracker sent a `failure reason`.
     TrackerError { tracker: TrackerId, reason: String },
 }
 

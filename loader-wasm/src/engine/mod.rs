@@ -136,13 +136,13 @@ impl Engine {
             Input::TrackerConnected { tracker } => {
                 self.signalling.connected(tracker, &self.cfg, self.now)
             }
-            Input::TrackerMessage { tracker, text } => {
+            Input::TrackerMessage { tracker, message } => {
                 let peers = &self.peers;
                 let known = |id: &PeerId| peers.values().any(|p| p.peer_id.as_ref() == Some(id));
                 let room = peers.len() + self.signalling.pending_count() < self.cfg.max_peers;
                 self.signalling.message(
                     tracker,
-                    &text,
+                    message,
                     &self.peer_id,
                     &known,
                     room,

@@ -10,13 +10,13 @@ use std::collections::{BTreeMap, VecDeque};
 
 use swarmcast_protocol::{
     ids::Id20,
-    tracker::{
-        AnnounceEvent, AnnounceRequest, AnswerRequest, ClientMessage, Offer, Sdp, ServerMessage,
-        SessionDescription,
-    },
+    tracker::{AnnounceEvent, AnnounceRequest, AnswerRequest, ClientMessage, Offer, ServerMessage},
 };
 
-use super::{identity::Rng, Config, ConnId, Event, Millis, Output, PeerId, TrackerId};
+use super::{
+    identity::Rng, Config, ConnId, Event, Millis, Output, PeerId, SessionDescription, TrackerId,
+    TrackerReply,
+};
 
 /// How long an announce waits for its offers' ICE gathering.
 const OFFER_WAIT_MS: Millis = 2_000;
@@ -70,11 +70,11 @@ pub struct Signalling {
     next_conn: u32,
 }
 
-fn description(kind: &str, sdp: String) -> Sdp {
-    Sdp::new(&SessionDescription {
+fn description(kind: &str, sdp: String) -> SessionDescription {
+    SessionDescription {
         kind: kind.into(),
         sdp,
-    })
+    }
 }
 
 impl Signalling {
@@ -149,13 +149,13 @@ impl Signalling {
         }
     }
 
-    /// One text frame. `known` says whether a peer id is already connected;
-    /// `room` whether another connection may be started.
+    /// One tracker message. `known` says whether a peer id is already
+    /// connected; `room` whether another connection may be started.
     #[allow(clippy::too_many_arguments)]
     pub fn message(
         &mut self,
         tracker: TrackerId,
-        text: &str,
+        msg: TrackerReply,
         me: &PeerId,
         known: &dyn Fn(&PeerId) -> bool,
         room: bool,
@@ -163,13 +163,6 @@ impl Signalling {
         cfg: &Config,
         out: &mut VecDeque<Output>,
     ) {
-        let Ok(msg) = ServerMessage::from_json(text) else {
-            out.push_back(Output::Event(Event::TrackerError {
-                tracker,
-                reason: "undecodable tracker message".into(),
-            }));
-            return;
-        };
         let Some(swarm) = self.swarm else { return };
         let ours = |h: &Id20| h.0 == swarm;
         match msg {
@@ -187,7 +180,6 @@ impl Signalling {
             }
             ServerMessage::Offer(o) if ours(&o.info_hash) && &o.peer_id.0 != me => {
                 let remote = o.peer_id.0;
-                let Ok(desc) = o.offer.decode() else { return };
                 if !room || known(&remote) || self.connecting_to(&remote) {
                     return;
                 }
@@ -205,12 +197,11 @@ impl Signalling {
                 );
                 out.push_back(Output::CreateAnswer {
                     conn,
-                    offer_sdp: desc.sdp,
+                    offer_sdp: o.offer.sdp,
                 });
             }
             ServerMessage::Answer(a) if ours(&a.info_hash) && &a.peer_id.0 != me => {
                 let remote = a.peer_id.0;
-                let Ok(desc) = a.answer.decode() else { return };
                 let found = self.pending.iter().find_map(|(c, p)| match p.role {
                     Role::Offer {
                         offer_id: Some(id), ..
@@ -230,7 +221,7 @@ impl Signalling {
                 }
                 out.push_back(Output::ApplyAnswer {
                     conn,
-                    answer_sdp: desc.sdp,
+                    answer_sdp: a.answer.sdp,
                 });
             }
             _ => {}
@@ -273,7 +264,7 @@ impl Signalling {
         });
         out.push_back(Output::TrackerSend {
             tracker: p.tracker,
-            text: msg.to_json(),
+            message: msg,
         });
     }
 
@@ -404,7 +395,7 @@ impl Signalling {
             t.next_announce = now + t.interval;
             out.push_back(Output::TrackerSend {
                 tracker,
-                text: msg.to_json(),
+                message: msg,
             });
         }
     }
@@ -427,7 +418,7 @@ impl Signalling {
                 });
                 out.push_back(Output::TrackerSend {
                     tracker,
-                    text: msg.to_json(),
+                    message: msg,
                 });
             }
             if !matches!(t.link, Link::Down { .. }) {
@@ -502,11 +493,10 @@ mod tests {
             self.out.drain(..).collect()
         }
 
-        fn message(&mut self, now: Millis, msg: &ServerMessage) -> Vec<Output> {
-            let text = msg.to_json();
+        fn message(&mut self, now: Millis, msg: &TrackerReply) -> Vec<Output> {
             self.s.message(
                 TrackerId(0),
-                &text,
+                msg.clone(),
                 &ME,
                 &|_| false,
                 true,
@@ -518,7 +508,7 @@ mod tests {
         }
 
         /// Connects tracker 0, gathers its offers and returns the announce.
-        fn announce(&mut self, now: Millis) -> AnnounceRequest {
+        fn announce(&mut self, now: Millis) -> AnnounceRequest<SessionDescription> {
             self.s.connected(TrackerId(0), &self.cfg, now);
             for o in self.tick(now, 0) {
                 if let Output::CreateOffer { conn } = o {
@@ -526,23 +516,19 @@ mod tests {
                 }
             }
             let sent = self.tick(now + 10, 0);
-            let text = sent
-                .iter()
+            sent.into_iter()
                 .find_map(|o| match o {
-                    Output::TrackerSend { tracker, text } if *tracker == TrackerId(0) => {
-                        Some(text.clone())
-                    }
+                    Output::TrackerSend {
+                        tracker: TrackerId(0),
+                        message: ClientMessage::Announce(a),
+                    } => Some(a),
                     _ => None,
                 })
-                .expect("an announce");
-            match ClientMessage::from_json(&text).unwrap() {
-                ClientMessage::Announce(a) => a,
-                ClientMessage::Scrape(_) => panic!("scrape"),
-            }
+                .expect("an announce")
         }
     }
 
-    fn answer(offer_id: Id20, from: PeerId) -> ServerMessage {
+    fn answer(offer_id: Id20, from: PeerId) -> TrackerReply {
         ServerMessage::Answer(RelayedAnswer {
             action: Default::default(),
             info_hash: Id20(SWARM),
@@ -568,7 +554,7 @@ mod tests {
         assert_eq!(a.event, Some(AnnounceEvent::Started));
         assert_eq!(a.offers.len(), 2);
         assert_eq!(a.info_hash, Id20(SWARM));
-        assert_eq!(a.offers[0].offer.decode().unwrap().sdp, "offer-1");
+        assert_eq!(a.offers[0].offer.sdp, "offer-1");
     }
 
     #[test]
@@ -591,13 +577,16 @@ mod tests {
             for o in r.tick(t, 0) {
                 match o {
                     Output::CreateOffer { conn } => r.s.offer_created(conn, "o".into()),
-                    Output::TrackerSend { text, .. } => sends.push((t, text)),
+                    Output::TrackerSend {
+                        message: ClientMessage::Announce(a),
+                        ..
+                    } => sends.push((t, a.event)),
                     _ => {}
                 }
             }
         }
         assert!(sends.len() >= 2, "{sends:?}");
-        assert!(sends.iter().all(|(_, t)| !t.contains("started")));
+        assert!(sends.iter().all(|(_, event)| event.is_none()));
         let gap = sends[sends.len() - 1].0 - sends[sends.len() - 2].0;
         assert!((10_000..10_300).contains(&gap), "gap {gap}");
     }
@@ -637,17 +626,18 @@ mod tests {
         };
         assert_eq!(offer_sdp, "their-offer");
         r.s.answer_created(*conn, "my-answer".into(), &ME, &mut r.out);
-        let Some(Output::TrackerSend { tracker, text }) = r.out.pop_front() else {
+        let Some(Output::TrackerSend {
+            tracker,
+            message: ClientMessage::Announce(a),
+        }) = r.out.pop_front()
+        else {
             panic!()
         };
         assert_eq!(tracker, TrackerId(0));
-        let ClientMessage::Announce(a) = ClientMessage::from_json(&text).unwrap() else {
-            panic!()
-        };
         let ans = a.answer.unwrap();
         assert_eq!(ans.to_peer_id, Id20(THEM));
         assert_eq!(ans.offer_id, Id20([9; 20]));
-        assert_eq!(ans.answer.decode().unwrap().sdp, "my-answer");
+        assert_eq!(ans.answer.sdp, "my-answer");
     }
 
     #[test]
@@ -713,7 +703,7 @@ mod tests {
         let out: Vec<_> = r.out.drain(..).collect();
         let stopped = out
             .iter()
-            .any(|o| matches!(o, Output::TrackerSend { text, .. } if text.contains("\"stopped\"")));
+            .any(|o| matches!(o, Output::TrackerSend { message: ClientMessage::Announce(a), .. } if a.event == Some(AnnounceEvent::Stopped)));
         assert!(stopped, "{out:?}");
         let closes = |f: fn(&Output) -> bool| out.iter().filter(|o| f(o)).count();
         assert_eq!(closes(|o| matches!(o, Output::TrackerClose { .. })), 2);

@@ -6,7 +6,7 @@
 use swarmcast_protocol::{
     ids::Id20,
     peer::{Message, VERSION},
-    tracker::{RelayedOffer, Sdp, ServerMessage, SessionDescription},
+    tracker::{RelayedOffer, ServerMessage, SessionDescription},
 };
 
 use super::*;
@@ -122,20 +122,19 @@ impl Rig {
     /// A remote peer offers through the tracker; we answer and the channel opens.
     fn open(&mut self, remote: PeerId) -> ConnId {
         let swarm = self.e.info_hash().unwrap();
-        let text = ServerMessage::Offer(RelayedOffer {
+        let message = ServerMessage::Offer(RelayedOffer {
             action: Default::default(),
             info_hash: Id20(swarm),
             peer_id: Id20(remote),
             offer_id: Id20(remote),
-            offer: Sdp::new(&SessionDescription {
+            offer: SessionDescription {
                 kind: "offer".into(),
                 sdp: "o".into(),
-            }),
-        })
-        .to_json();
+            },
+        });
         let out = self.input(Input::TrackerMessage {
             tracker: TrackerId(0),
-            text,
+            message,
         });
         let conn = out
             .iter()

@@ -144,9 +144,9 @@ impl Driver {
             Browser::TrackerOpen(id) => Input::TrackerConnected {
                 tracker: tracker(id)?,
             },
-            Browser::TrackerMessage(id, text) => Input::TrackerMessage {
+            Browser::TrackerMessage(id, message) => Input::TrackerMessage {
                 tracker: tracker(id)?,
-                text,
+                message,
             },
             Browser::TrackerClosed(id) => {
                 self.trackers.borrow_mut().remove(id)?;
@@ -221,7 +221,7 @@ impl Driver {
                 self.trackers.borrow_mut().insert(tracker.0, ());
                 io.trackers.open(tracker.0, &url);
             }
-            Output::TrackerSend { tracker, text } => io.trackers.send(tracker.0, &text),
+            Output::TrackerSend { tracker, message } => io.trackers.send(tracker.0, &message),
             Output::TrackerClose { tracker } => {
                 self.trackers.borrow_mut().remove(tracker.0);
                 io.trackers.close(tracker.0);

@@ -11,17 +11,20 @@ mod rtc;
 mod slots;
 mod timer;
 mod tracker;
+mod tracker_json;
 
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 use web_sys::RtcDataChannel;
 
+use crate::engine::TrackerReply;
+
 /// What the browser reports back to the driver. Ids are the engine's.
 pub(crate) enum Browser {
     Timer,
     TrackerOpen(u32),
-    TrackerMessage(u32, String),
+    TrackerMessage(u32, TrackerReply),
     TrackerClosed(u32),
     OfferSdp(u32, String),
     AnswerSdp(u32, String),

@@ -1,11 +1,12 @@
 //! WebSocket connections to trackers. The engine decides when to open, what to
-//! send and when to reconnect; this module only owns the sockets and turns their
-//! browser events into engine inputs.
+//! send and when to reconnect; this module only owns the sockets, encodes and
+//! decodes the JSON frames, and turns socket events into engine inputs.
 
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
-use super::{slots::Slots, Browser, Sink};
+use super::{slots::Slots, tracker_json, Browser, Sink};
+use crate::engine::TrackerRequest;
 
 struct Socket {
     ws: WebSocket,
@@ -53,8 +54,13 @@ impl Trackers {
         let on_open = Closure::<dyn FnMut()>::new(move || sink(Browser::TrackerOpen(id)));
         let sink = self.sink.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = e.data().as_string() {
-                sink(Browser::TrackerMessage(id, text));
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
+            match tracker_json::decode(&text) {
+                Ok(Some(reply)) => sink(Browser::TrackerMessage(id, reply)),
+                Ok(None) => {}
+                Err(why) => sink(Browser::Error("tracker", why.into())),
             }
         });
         let sink = self.sink.clone();
@@ -74,9 +80,9 @@ impl Trackers {
         );
     }
 
-    pub fn send(&mut self, id: u32, text: &str) {
+    pub fn send(&mut self, id: u32, message: &TrackerRequest) {
         if let Some(s) = self.sockets.get(id) {
-            if s.ws.send_with_str(text).is_err() {
+            if s.ws.send_with_str(&tracker_json::encode(message)).is_err() {
                 self.close(id);
                 (self.sink)(Browser::TrackerClosed(id));
             }

@@ -6,10 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
 use swarmcast_loader::engine::{
     ByteRange, Config, ConnId, Engine, FetchId, Input, Output, Playlist, RequestId, SegmentInfo,
-    Source, StatsSnapshot,
+    Source, StatsSnapshot, TrackerReply, TrackerRequest,
+};
+use swarmcast_protocol::ids::Id20;
+use swarmcast_protocol::tracker::{
+    AnnounceResponse, ClientMessage, RelayedAnswer, RelayedOffer, ServerMessage,
 };
 
 pub const SEG_MS: u64 = 2_000;
@@ -97,7 +100,7 @@ struct Node {
 
 enum Ev {
     Input(usize, Input),
-    Tracker(usize, String),
+    Tracker(usize, TrackerRequest),
 }
 
 pub struct Sim {
@@ -108,7 +111,7 @@ pub struct Sim {
     queue: BTreeMap<(u64, u64), Ev>,
     seq: u64,
     /// info_hash (latin1 string) -> peer_id string -> node index.
-    swarms: BTreeMap<String, BTreeMap<String, usize>>,
+    swarms: BTreeMap<Id20, BTreeMap<Id20, usize>>,
     /// (node, fetch) still in flight: aborted ones are removed.
     fetches: BTreeMap<(usize, u32), ()>,
     pub origin_bytes: u64,
@@ -375,7 +378,7 @@ impl Sim {
                         self.input(i, input);
                     }
                 }
-                Ev::Tracker(i, text) => self.tracker(i, &text),
+                Ev::Tracker(i, request) => self.tracker(i, request),
             }
         }
         for i in 0..self.nodes.len() {
@@ -433,7 +436,9 @@ impl Sim {
                 now + SIGNAL_MS,
                 Ev::Input(i, Input::TrackerConnected { tracker }),
             ),
-            Output::TrackerSend { text, .. } => self.at(now + SIGNAL_MS, Ev::Tracker(i, text)),
+            Output::TrackerSend { message, .. } => {
+                self.at(now + SIGNAL_MS, Ev::Tracker(i, message))
+            }
             Output::TrackerClose { .. } => {}
             Output::CreateOffer { conn } => self.at(
                 now + 20,
@@ -582,47 +587,59 @@ impl Sim {
 
     /// A minimal WebTorrent tracker: replies with an interval, relays each
     /// offer to a distinct other peer, relays answers to their offerer.
-    fn tracker(&mut self, from: usize, text: &str) {
-        let v: Value = serde_json::from_str(text).unwrap();
-        let hash = v["info_hash"].as_str().unwrap().to_string();
-        let me = v["peer_id"].as_str().unwrap().to_string();
-        self.swarms
-            .entry(hash.clone())
-            .or_default()
-            .insert(me.clone(), from);
-        if let Some(to) = v.get("to_peer_id").and_then(Value::as_str) {
-            let Some(&j) = self.swarms[&hash].get(to) else {
+    fn tracker(&mut self, from: usize, request: TrackerRequest) {
+        let ClientMessage::Announce(a) = request else {
+            return;
+        };
+        let (hash, me) = (a.info_hash, a.peer_id);
+        self.swarms.entry(hash).or_default().insert(me, from);
+        if let Some(answer) = a.answer {
+            let Some(&j) = self.swarms[&hash].get(&answer.to_peer_id) else {
                 return;
             };
-            let msg = json!({"action": "announce", "info_hash": hash, "peer_id": me,
-                "offer_id": v["offer_id"], "answer": v["answer"]});
+            let msg = ServerMessage::Answer(RelayedAnswer {
+                action: Default::default(),
+                info_hash: hash,
+                peer_id: me,
+                offer_id: answer.offer_id,
+                answer: answer.answer,
+            });
             self.at(self.now + SIGNAL_MS, Ev::Input(j, tracker_msg(msg)));
             return;
         }
-        let reply = json!({"action": "announce", "info_hash": hash, "interval": 120,
-            "complete": 0, "incomplete": self.swarms[&hash].len()});
+        let reply = ServerMessage::Announce(AnnounceResponse {
+            action: Default::default(),
+            info_hash: hash,
+            interval: 120,
+            complete: 0,
+            incomplete: self.swarms[&hash].len() as u32,
+        });
         self.at(self.now + SIGNAL_MS, Ev::Input(from, tracker_msg(reply)));
         let others: Vec<usize> = self.swarms[&hash]
             .iter()
             .filter(|(p, _)| **p != me)
             .map(|(_, n)| *n)
             .collect();
-        let offers = v["offers"].as_array().cloned().unwrap_or_default();
         // Like the reference tracker: each offer to a distinct random peer.
         let r = self.rand() as usize;
-        for (k, offer) in offers.iter().enumerate().take(others.len()) {
+        for (k, offer) in a.offers.into_iter().enumerate().take(others.len()) {
             let j = others[(k + r) % others.len()];
-            let msg = json!({"action": "announce", "info_hash": hash, "peer_id": me,
-                "offer_id": offer["offer_id"], "offer": offer["offer"]});
+            let msg = ServerMessage::Offer(RelayedOffer {
+                action: Default::default(),
+                info_hash: hash,
+                peer_id: me,
+                offer_id: offer.offer_id,
+                offer: offer.offer,
+            });
             self.at(self.now + SIGNAL_MS, Ev::Input(j, tracker_msg(msg)));
         }
     }
 }
 
-fn tracker_msg(v: Value) -> Input {
+fn tracker_msg(message: TrackerReply) -> Input {
     Input::TrackerMessage {
         tracker: swarmcast_loader::engine::TrackerId(0),
-        text: v.to_string(),
+        message,
     }
 }
 
