@@ -212,14 +212,7 @@ impl Engine {
     pub fn close(&mut self, now: Millis) {
         self.now = self.now.max(now);
         self.signalling.stop(&self.peer_id, &mut self.out);
-        for conn in self.peers.keys().copied().collect::<Vec<_>>() {
-            self.drop_peer(conn, true);
-        }
-        for (_, d) in std::mem::take(&mut self.downloads) {
-            if let Some(fetch) = d.fetch() {
-                self.out.push_back(Output::HttpAbort { fetch });
-            }
-        }
+        self.drop_peers_and_downloads();
         self.requests.clear();
         self.swarm = None;
     }
@@ -270,14 +263,7 @@ impl Engine {
             return;
         }
         // A new swarm (first playlist or rendition switch): start afresh.
-        for conn in self.peers.keys().copied().collect::<Vec<_>>() {
-            self.drop_peer(conn, true);
-        }
-        for (_, d) in std::mem::take(&mut self.downloads) {
-            if let Some(fetch) = d.fetch() {
-                self.out.push_back(Output::HttpAbort { fetch });
-            }
-        }
+        self.drop_peers_and_downloads();
         self.store.clear();
         self.force_http.clear();
         self.peer_fetching.clear();
@@ -494,6 +480,18 @@ impl Engine {
             .collect();
         for id in ids {
             self.fallback_to_http(id);
+        }
+    }
+
+    /// Closes every connection and aborts every fetch.
+    fn drop_peers_and_downloads(&mut self) {
+        for conn in self.peers.keys().copied().collect::<Vec<_>>() {
+            self.drop_peer(conn, true);
+        }
+        for (_, d) in std::mem::take(&mut self.downloads) {
+            if let Some(fetch) = d.fetch() {
+                self.out.push_back(Output::HttpAbort { fetch });
+            }
         }
     }
 
