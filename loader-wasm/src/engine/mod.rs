@@ -21,10 +21,11 @@ mod swarm;
 #[cfg(test)]
 mod tests;
 mod transfer;
+mod vecmap;
 
 pub use api::*;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use swarmcast_protocol::peer::{have_messages, Message, VERSION};
 
@@ -34,6 +35,7 @@ use signalling::Signalling;
 use store::Store;
 use swarm::Swarm;
 use transfer::Download;
+use vecmap::{VecMap, VecSet};
 
 /// While work is in flight the engine re-checks deadlines at this period.
 const TICK_MS: Millis = 100;
@@ -65,14 +67,14 @@ pub struct Engine {
     swarm: Option<Swarm>,
     store: Store,
     signalling: Signalling,
-    peers: BTreeMap<ConnId, Peer>,
-    requests: BTreeMap<RequestId, Request>,
+    peers: VecMap<ConnId, Peer>,
+    requests: VecMap<RequestId, Request>,
     delivered: VecDeque<Delivered>,
-    downloads: BTreeMap<u64, Download>,
+    downloads: VecMap<u64, Download>,
     /// Segments that must come over HTTP (a peer failed us for them).
-    force_http: BTreeSet<u64>,
+    force_http: VecSet<u64>,
     /// Segments a peer told us it is fetching over HTTP, and when.
-    peer_fetching: BTreeMap<u64, Millis>,
+    peer_fetching: VecMap<u64, Millis>,
     next_fetch: u32,
     next_p2p_req: u32,
 }
@@ -93,12 +95,12 @@ impl Engine {
             out: VecDeque::new(),
             stats: StatsSnapshot::default(),
             swarm: None,
-            peers: BTreeMap::new(),
-            requests: BTreeMap::new(),
+            peers: VecMap::default(),
+            requests: VecMap::default(),
             delivered: VecDeque::new(),
-            downloads: BTreeMap::new(),
-            force_http: BTreeSet::new(),
-            peer_fetching: BTreeMap::new(),
+            downloads: VecMap::default(),
+            force_http: VecSet::default(),
+            peer_fetching: VecMap::default(),
             next_fetch: 1,
             next_p2p_req: 1,
         }
@@ -210,14 +212,7 @@ impl Engine {
     pub fn close(&mut self, now: Millis) {
         self.now = self.now.max(now);
         self.signalling.stop(&self.peer_id, &mut self.out);
-        for conn in self.peers.keys().copied().collect::<Vec<_>>() {
-            self.drop_peer(conn, true);
-        }
-        for (_, d) in std::mem::take(&mut self.downloads) {
-            if let Some(fetch) = d.fetch() {
-                self.out.push_back(Output::HttpAbort { fetch });
-            }
-        }
+        self.drop_peers_and_downloads();
         self.requests.clear();
         self.swarm = None;
     }
@@ -268,14 +263,7 @@ impl Engine {
             return;
         }
         // A new swarm (first playlist or rendition switch): start afresh.
-        for conn in self.peers.keys().copied().collect::<Vec<_>>() {
-            self.drop_peer(conn, true);
-        }
-        for (_, d) in std::mem::take(&mut self.downloads) {
-            if let Some(fetch) = d.fetch() {
-                self.out.push_back(Output::HttpAbort { fetch });
-            }
-        }
+        self.drop_peers_and_downloads();
         self.store.clear();
         self.force_http.clear();
         self.peer_fetching.clear();
@@ -492,6 +480,18 @@ impl Engine {
             .collect();
         for id in ids {
             self.fallback_to_http(id);
+        }
+    }
+
+    /// Closes every connection and aborts every fetch.
+    fn drop_peers_and_downloads(&mut self) {
+        for conn in self.peers.keys().copied().collect::<Vec<_>>() {
+            self.drop_peer(conn, true);
+        }
+        for (_, d) in std::mem::take(&mut self.downloads) {
+            if let Some(fetch) = d.fetch() {
+                self.out.push_back(Output::HttpAbort { fetch });
+            }
         }
     }
 

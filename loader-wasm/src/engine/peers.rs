@@ -2,14 +2,11 @@
 //! and our upload queue to it, paced by the data channel's buffered amount so
 //! a slow peer never makes the browser buffer unbounded data.
 
-use std::{
-    collections::{BTreeSet, VecDeque},
-    rc::Rc,
-};
+use std::{collections::VecDeque, rc::Rc};
 
 use swarmcast_protocol::peer::{Message, MAX_CHUNK};
 
-use super::{ConnId, Output, PeerId};
+use super::{vecmap::VecSet, ConnId, Output, PeerId};
 
 /// Bounds on what one peer can make us remember: advertised segments and
 /// queued upload requests.
@@ -31,7 +28,7 @@ pub struct Peer {
     pub peer_id: Option<PeerId>,
     /// We made the offer for this connection (decides duplicate ties).
     pub offered: bool,
-    pub has: BTreeSet<u64>,
+    pub has: VecSet<u64>,
     /// EWMA of measured download throughput, bytes per ms.
     pub speed: f64,
     /// Our downloads running from this peer.
@@ -49,7 +46,7 @@ impl Peer {
             conn,
             peer_id: None,
             offered,
-            has: BTreeSet::new(),
+            has: VecSet::default(),
             speed: INITIAL_SPEED,
             downloads: 0,
             down: 0,
@@ -93,10 +90,10 @@ impl Peer {
         for id in removed {
             self.has.remove(&id);
         }
-        self.has.extend(added);
-        while self.has.len() > MAX_HAS {
-            self.has.pop_first();
+        for id in added {
+            self.has.insert(id);
         }
+        self.has.keep_largest(MAX_HAS);
     }
 
     pub fn cancel_upload(&mut self, req: u32) {

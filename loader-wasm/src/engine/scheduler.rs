@@ -145,7 +145,7 @@ impl Engine {
     pub(super) fn check_stalls(&mut self) {
         let mut to_http = Vec::new();
         let mut dead_http = Vec::new();
-        for (&id, d) in &self.downloads {
+        for (&id, d) in self.downloads.iter() {
             let silent = self.now.saturating_sub(d.last_progress);
             match d.peer() {
                 Some(_) => {

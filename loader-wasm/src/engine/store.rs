@@ -2,9 +2,9 @@
 //! under a byte cap, least recently used evicted first. Peers are served from
 //! here, and hls.js requests for segments already fetched are answered here.
 
-use std::{collections::BTreeMap, rc::Rc};
+use std::rc::Rc;
 
-use super::Source;
+use super::{vecmap::VecMap, Source};
 
 pub struct Stored {
     pub data: Rc<[u8]>,
@@ -17,7 +17,7 @@ pub struct Store {
     cap: usize,
     used: usize,
     clock: u64,
-    map: BTreeMap<u64, Stored>,
+    map: VecMap<u64, Stored>,
 }
 
 impl Store {
@@ -26,7 +26,7 @@ impl Store {
             cap,
             used: 0,
             clock: 0,
-            map: BTreeMap::new(),
+            map: VecMap::default(),
         }
     }
 

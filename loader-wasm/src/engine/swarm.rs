@@ -1,9 +1,14 @@
 //! The active swarm: one rendition's playlist, segment identity within it,
 //! and each segment's playback deadline from the reported position.
 
-use std::collections::BTreeMap;
+use super::{vecmap::VecMap, Millis, Playlist, SegmentInfo};
 
-use super::{Millis, Playlist, SegmentInfo};
+/// A segment of our playlist.
+struct Known {
+    info: SegmentInfo,
+    /// When it first appeared in our playlist (live seeding staggers from it).
+    seen: Millis,
+}
 
 pub struct Swarm {
     pub key: String,
@@ -11,9 +16,7 @@ pub struct Swarm {
     pub live: bool,
     /// VOD ids are indexes: `sn - first_sn`. Live ids are sequence numbers.
     first_sn: u64,
-    segments: BTreeMap<u64, SegmentInfo>,
-    /// When each live segment first appeared in our playlist.
-    seen: BTreeMap<u64, Millis>,
+    segments: VecMap<u64, Known>,
     /// Last reported (media position, at time, playing).
     position: Option<(Millis, Millis, bool)>,
 }
@@ -25,8 +28,7 @@ impl Swarm {
             info_hash,
             live: p.live,
             first_sn: p.segments.first().map_or(0, |s| s.sn),
-            segments: BTreeMap::new(),
-            seen: BTreeMap::new(),
+            segments: VecMap::default(),
             position: None,
         };
         s.update(p, now);
@@ -39,14 +41,21 @@ impl Swarm {
             // A sliding window: forget what slid out long ago.
             if let Some(first) = p.segments.first() {
                 let keep_from = first.sn.saturating_sub(64);
-                self.segments.retain(|id, _| *id >= keep_from);
-                self.seen.retain(|id, _| *id >= keep_from);
+                self.segments.remove_below(&keep_from);
             }
         }
         for seg in p.segments {
             let id = self.id_of(seg.sn);
-            self.seen.entry(id).or_insert(now);
-            self.segments.insert(id, seg);
+            match self.segments.get_mut(&id) {
+                Some(known) => known.info = seg,
+                None => self.segments.insert(
+                    id,
+                    Known {
+                        info: seg,
+                        seen: now,
+                    },
+                ),
+            }
         }
     }
 
@@ -63,7 +72,7 @@ impl Swarm {
     }
 
     pub fn segment(&self, id: u64) -> Option<&SegmentInfo> {
-        self.segments.get(&id)
+        self.segments.get(&id).map(|k| &k.info)
     }
 
     pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
@@ -75,7 +84,7 @@ impl Swarm {
     }
 
     pub fn seen_at(&self, id: u64) -> Option<Millis> {
-        self.seen.get(&id).copied()
+        self.segments.get(&id).map(|k| k.seen)
     }
 
     /// Milliseconds until playback reaches segment `id` (negative: passed).
@@ -88,12 +97,12 @@ impl Swarm {
         } else {
             pos
         };
-        let start = match self.segments.get(&id) {
+        let start = match self.segment(id) {
             Some(s) => s.start_ms,
             None => {
                 let (&last_id, last) = self.segments.iter().next_back()?;
                 let ahead = id.checked_sub(last_id)?;
-                last.start_ms + ahead * last.duration_ms
+                last.info.start_ms + ahead * last.info.duration_ms
             }
         };
         Some(start as i64 - current as i64)

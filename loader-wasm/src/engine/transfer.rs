@@ -138,11 +138,26 @@ impl Engine {
         }
     }
 
+    /// The segment whose HTTP transfer is `fetch`.
+    fn fetching(&self, fetch: FetchId) -> Option<u64> {
+        self.downloads
+            .iter()
+            .find(|(_, d)| d.fetch() == Some(fetch))
+            .map(|(id, _)| *id)
+    }
+
+    /// The segment we asked `conn` for as `req`.
+    fn requested_from(&self, conn: ConnId, req: u32) -> Option<u64> {
+        self.downloads
+            .iter()
+            .find(|(_, d)| matches!(d.via, Via::P2p { conn: c, req: r } if c == conn && r == req))
+            .map(|(id, _)| *id)
+    }
+
     pub(super) fn on_http_started(&mut self, fetch: FetchId, status: u16, total: Option<u64>) {
         let Some(d) = self
-            .downloads
-            .values_mut()
-            .find(|d| d.fetch() == Some(fetch))
+            .fetching(fetch)
+            .and_then(|id| self.downloads.get_mut(&id))
         else {
             return;
         };
@@ -157,9 +172,8 @@ impl Engine {
 
     pub(super) fn on_http_chunk(&mut self, fetch: FetchId, data: Vec<u8>) {
         let Some(d) = self
-            .downloads
-            .values_mut()
-            .find(|d| d.fetch() == Some(fetch))
+            .fetching(fetch)
+            .and_then(|id| self.downloads.get_mut(&id))
         else {
             return;
         };
@@ -174,23 +188,15 @@ impl Engine {
     }
 
     pub(super) fn on_http_done(&mut self, fetch: FetchId) {
-        let id = self
-            .downloads
-            .iter()
-            .find(|(_, d)| d.fetch() == Some(fetch))
-            .map(|(id, _)| *id);
-        if let Some(id) = id {
+        if let Some(id) = self.fetching(fetch) {
             self.complete(id);
         }
     }
 
     pub(super) fn on_http_failed(&mut self, fetch: FetchId, status: Option<u16>) {
-        let id = self
-            .downloads
-            .iter()
-            .find(|(_, d)| d.fetch() == Some(fetch))
-            .map(|(id, _)| *id);
-        let Some(id) = id else { return };
+        let Some(id) = self.fetching(fetch) else {
+            return;
+        };
         self.downloads.remove(&id);
         self.fail_requests(id, FailReason::Http(status));
     }
@@ -216,12 +222,9 @@ impl Engine {
         total: u64,
         bytes: Vec<u8>,
     ) {
-        let id = self
-            .downloads
-            .iter()
-            .find(|(_, d)| matches!(d.via, Via::P2p { conn: c, req: r } if c == conn && r == req))
-            .map(|(id, _)| *id);
-        let Some(id) = id else { return };
+        let Some(id) = self.requested_from(conn, req) else {
+            return;
+        };
         let Some(d) = self.downloads.get_mut(&id) else {
             return;
         };
@@ -250,12 +253,9 @@ impl Engine {
     }
 
     pub(super) fn on_peer_absent(&mut self, conn: ConnId, req: u32) {
-        let id = self
-            .downloads
-            .iter()
-            .find(|(_, d)| matches!(d.via, Via::P2p { conn: c, req: r } if c == conn && r == req))
-            .map(|(id, _)| *id);
-        let Some(id) = id else { return };
+        let Some(id) = self.requested_from(conn, req) else {
+            return;
+        };
         if let Some(p) = self.peers.get_mut(&conn) {
             p.has.remove(&id);
         }

@@ -1,0 +1,179 @@
+//! Sorted-Vec map and set for the engine's small keyed tables. Same ordered
+//! iteration as `BTreeMap`/`BTreeSet`, but in the wasm each instantiation is
+//! a binary search and a `Vec` shift instead of a B-tree's insert, remove and
+//! rebalance code (which `BTreeMap` brings anew for every key/value type).
+//! The tables hold at most a few thousand entries, so shifting is cheap.
+
+use std::ops::RangeInclusive;
+
+/// A map ordered by key.
+pub struct VecMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        VecMap(Vec::new())
+    }
+}
+
+impl<K: Ord, V> VecMap<K, V> {
+    fn find(&self, key: &K) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.cmp(key))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.find(key).is_ok()
+    }
+
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// Adds `value` under `key`, replacing any previous value.
+    pub fn insert(&mut self, key: K, value: V) {
+        match self.find(&key) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
+
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        self.find(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Forgets every entry with a key below `key`.
+    pub fn remove_below(&mut self, key: &K) {
+        let n = self.0.partition_point(|(k, _)| k < key);
+        self.0.drain(..n);
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+}
+
+impl<K, V> IntoIterator for VecMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// A set ordered by value.
+pub struct VecSet<T>(Vec<T>);
+
+impl<T> Default for VecSet<T> {
+    fn default() -> Self {
+        VecSet(Vec::new())
+    }
+}
+
+impl<T: Ord> VecSet<T> {
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn contains(&self, value: &T) -> bool {
+        self.0.binary_search(value).is_ok()
+    }
+
+    pub fn insert(&mut self, value: T) {
+        if let Err(i) = self.0.binary_search(&value) {
+            self.0.insert(i, value);
+        }
+    }
+
+    pub fn remove(&mut self, value: &T) {
+        if let Ok(i) = self.0.binary_search(value) {
+            self.0.remove(i);
+        }
+    }
+
+    /// Forgets the smallest values until at most `len` remain.
+    pub fn keep_largest(&mut self, len: usize) {
+        let excess = self.0.len().saturating_sub(len);
+        self.0.drain(..excess);
+    }
+
+    pub fn range(&self, range: RangeInclusive<T>) -> impl Iterator<Item = &T> {
+        let start = self.0.partition_point(|v| v < range.start());
+        let end = self.0.partition_point(|v| v <= range.end());
+        self.0[start..end].iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_keeps_keys_sorted_and_replaces_values() {
+        let mut m = VecMap::default();
+        for k in [5, 1, 9, 3] {
+            m.insert(k, k * 10);
+        }
+        m.insert(3, 33);
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.keys().copied().collect::<Vec<_>>(), [1, 3, 5, 9]);
+        assert_eq!(m.get(&3), Some(&33));
+        assert_eq!(m.keys().next_back(), Some(&9));
+        assert_eq!(m.remove(&5), Some(50));
+        assert_eq!(m.remove(&5), None);
+        assert!(!m.contains_key(&5) && m.contains_key(&9));
+        *m.get_mut(&1).unwrap() += 1;
+        assert_eq!(m.values().copied().collect::<Vec<_>>(), [11, 33, 90]);
+        m.remove_below(&4);
+        assert_eq!(m.into_iter().collect::<Vec<_>>(), [(9, 90)]);
+    }
+
+    #[test]
+    fn set_dedups_ranges_and_trims_the_smallest() {
+        let mut s = VecSet::default();
+        for v in [7, 2, 9, 2, 4, 5, 5] {
+            s.insert(v);
+        }
+        s.remove(&9);
+        assert_eq!(s.len(), 4);
+        assert!(s.contains(&4) && !s.contains(&9));
+        assert_eq!(s.range(3..=5).copied().collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(s.range(8..=20).count(), 0);
+        s.keep_largest(2);
+        assert_eq!(s.range(0..=100).copied().collect::<Vec<_>>(), [5, 7]);
+        s.clear();
+        assert_eq!(s.len(), 0);
+    }
+}
