@@ -6,7 +6,8 @@
 //! It owns connections only until their data channel opens; then they are
 //! handed to the engine's peer table.
 
-use std::collections::{BTreeMap, VecDeque};
+use super::vecmap::VecMap;
+use std::collections::VecDeque;
 
 use swarmcast_protocol::{
     ids::Id20,
@@ -65,7 +66,7 @@ pub struct Opened {
 
 pub struct Signalling {
     trackers: Vec<Tracker>,
-    pending: BTreeMap<ConnId, Pending>,
+    pending: VecMap<ConnId, Pending>,
     swarm: Option<[u8; 20]>,
     next_conn: u32,
 }
@@ -94,7 +95,7 @@ impl Signalling {
                     gathering_since: None,
                 })
                 .collect(),
-            pending: BTreeMap::new(),
+            pending: VecMap::default(),
             swarm: None,
             next_conn: 1,
         }
@@ -103,7 +104,10 @@ impl Signalling {
     /// Joins (or switches to) a swarm: announce on every open socket now.
     pub fn set_swarm(&mut self, info_hash: [u8; 20], now: Millis, out: &mut VecDeque<Output>) {
         self.swarm = Some(info_hash);
-        for conn in std::mem::take(&mut self.pending).into_keys() {
+        for conn in std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(c, _)| c)
+        {
             out.push_back(Output::CloseConnection { conn });
         }
         for t in &mut self.trackers {
@@ -403,7 +407,10 @@ impl Signalling {
     /// Leaves the swarm: `event: stopped` on open sockets, then closes every
     /// socket and every connection still being set up.
     pub fn stop(&mut self, me: &PeerId, out: &mut VecDeque<Output>) {
-        for conn in std::mem::take(&mut self.pending).into_keys() {
+        for conn in std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(c, _)| c)
+        {
             out.push_back(Output::CloseConnection { conn });
         }
         let swarm = self.swarm.take();
