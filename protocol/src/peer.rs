@@ -217,9 +217,15 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 /// Count, then ids sorted and delta-coded: consecutive live sequence numbers
 /// cost one byte each.
 fn put_id_list(out: &mut Vec<u8>, ids: &[u64]) {
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
+    // Sorted insertion instead of `sort_unstable`: callers pass ids that are
+    // nearly always in order already (each insert lands at the end), and a
+    // general sort would add kilobytes to the loader's wasm.
+    let mut sorted: Vec<u64> = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Err(at) = sorted.binary_search(&id) {
+            sorted.insert(at, id);
+        }
+    }
     put_varint(out, sorted.len() as u64);
     let mut prev = 0u64;
     for id in sorted {

@@ -51,10 +51,11 @@ pub fn new_peer_id(rng: &mut Rng) -> PeerId {
 /// The swarm key: configured swarm id, else the manifest URL without its
 /// query or fragment (tokens differ per viewer), plus the rendition key.
 pub fn swarm_key(manifest_url: &str, swarm_id: Option<&str>, rendition: &str) -> String {
-    let base = swarm_id.unwrap_or_else(|| {
-        let end = manifest_url.find(['?', '#']).unwrap_or(manifest_url.len());
-        &manifest_url[..end]
-    });
+    // `split` rather than slicing at `find`: no char-boundary panic path,
+    // which would drag Unicode tables into the wasm.
+    let base = swarm_id
+        .or_else(|| manifest_url.split(['?', '#']).next())
+        .unwrap_or_default();
     let mut key = String::with_capacity(base.len() + rendition.len() + 1);
     key.push_str(base);
     key.push('|');

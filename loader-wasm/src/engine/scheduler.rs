@@ -84,16 +84,19 @@ impl Engine {
         let Some(swarm) = &self.swarm else { return };
         let mut ids: Vec<u64> = swarm.ids().collect();
         if swarm.live && self.cfg.p2p {
-            // Peers may list segments our playlist does not show yet.
+            // Peers may list segments our playlist does not show yet. `ids`
+            // is sorted; keep it so without pulling a sort into the wasm.
             let newest = swarm.newest().unwrap_or(0);
             for p in self.peers.values() {
-                ids.extend(
-                    p.has
-                        .range(newest.saturating_add(1)..=newest.saturating_add(3)),
-                );
+                for id in p
+                    .has
+                    .range(newest.saturating_add(1)..=newest.saturating_add(3))
+                {
+                    if let Err(at) = ids.binary_search(id) {
+                        ids.insert(at, *id);
+                    }
+                }
             }
-            ids.sort_unstable();
-            ids.dedup();
         }
         let any_peer = self.peers.values().any(|p| p.ready());
         for id in ids {
