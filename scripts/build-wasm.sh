@@ -23,6 +23,11 @@ print_sizes() {
     "$((wasm + glue))" "$(awk "BEGIN{print ($wasm + $glue) / 1024}")"
 }
 
+# wasm-opt's feature flags, as wasm-pack is given them in loader-wasm/Cargo.toml.
+wasm_opt_features() {
+  sed -n 's/^wasm-opt = \[\(.*\)\]$/\1/p' loader-wasm/Cargo.toml | tr -d '",' | tr ' ' '\n' | grep -- '^--enable-'
+}
+
 # The same optimisation as the shipped file, but keeping function names, so
 # twiggy can say which functions the bytes belong to.
 twiggy_report() {
@@ -30,7 +35,7 @@ twiggy_report() {
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen target/wasm32-unknown-unknown/wasm-release/swarmcast_loader.wasm --out-dir "$out" --target web
   # shellcheck disable=SC2046 # the flags are words
-  wasm-opt -g $(sed -n 's/^wasm-opt = \[\(.*\)\]$/\1/p' loader-wasm/Cargo.toml | tr -d '",') \
+  wasm-opt -g -Oz $(wasm_opt_features) \
     "$out/swarmcast_loader_bg.wasm" -o "$out/named.wasm"
   twiggy top -n 25 "$out/named.wasm" | cut -c1-160
 }
@@ -57,7 +62,14 @@ wasm-pack --quiet build loader-wasm --target web --out-dir pkg --out-name swarmc
   --no-pack --no-typescript --profile wasm-release
 
 mkdir -p "$DIST"
-cp "$PKG/$WASM" "$DIST/$WASM"
+# shellcheck disable=SC2046 # the flags are words
+wasm-opt $(wasm_opt_features) -Oz --converge --strip-producers --strip-target-features \
+  "$PKG/$WASM" -o "$PKG/converged.wasm"
+# Separate run: with --converge the renaming would run (and print) repeatedly.
+# shellcheck disable=SC2046
+wasm-opt $(wasm_opt_features) --minify-imports-and-exports-and-modules \
+  "$PKG/converged.wasm" -o "$DIST/$WASM" >"$PKG/names.json"
+node scripts/shorten-wasm-names.mjs "$PKG/names.json" "$PKG/swarmcast_loader.js"
 # One ESM file: our glue plus wasm-bindgen's, minified. The wasm is found next to
 # it through `new URL(..., import.meta.url)`, which bundlers and browsers both understand.
 esbuild loader-wasm/js/swarmcast.js --bundle --format=esm --minify --target=es2020 \
