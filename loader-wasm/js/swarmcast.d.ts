@@ -42,6 +42,8 @@ export interface SwarmcastOptions {
   /**
    * Called with every segment received from a peer, before hls.js sees it.
    * Return false (or reject) to drop that peer and fetch the segment over HTTP.
+   * With a hook, a segment from a peer is offered to other peers only after
+   * the hook accepted it, so corrupt data never spreads.
    */
   validateSegment?: (bytes: Uint8Array, info: SegmentInfo) => boolean | Promise<boolean>;
   /** Where to load the .wasm from. Default: next to swarmcast.js. */
@@ -59,7 +61,10 @@ export interface PeerStats {
 /** A point-in-time snapshot; every byte count is cumulative. */
 export interface SwarmcastStats {
   httpBytes: number;
+  /** Segment bytes from peers, less those of segments validateSegment refused. */
   p2pBytes: number;
+  /** Bytes of peers' segments that validateSegment refused (refetched over HTTP). */
+  rejectedBytes: number;
   uploadBytes: number;
   peers: PeerStats[];
   segments: { http: number; p2p: number };

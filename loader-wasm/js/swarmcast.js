@@ -108,7 +108,9 @@ export class Swarmcast extends EventTarget {
     const hls = this.#hls;
     if (!hls) return; // destroyed while the wasm loaded
     const { validateSegment, wasmUrl, ...options } = this.#options;
-    this.#node = new Node(options, (type, id, detail) => this.#event(type, id, detail));
+    // With a hook, peers' data is passed on only once the hook accepted it.
+    const engineOptions = { ...options, validateP2p: typeof validateSegment === "function" };
+    this.#node = new Node(engineOptions, (type, id, detail) => this.#event(type, id, detail));
     hls.config.fLoader = fragmentLoader(this, hls.config.loader);
     this.#on("hlsLevelUpdated", (_, { details }) => this.#playlist(details));
     this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
@@ -169,6 +171,7 @@ export class Swarmcast extends EventTarget {
         this.#call(() => this.#node?.reject(id));
         return;
       }
+      this.#call(() => this.#node?.accept(id));
     }
     this.#loads.delete(id);
     this.#emit("segmentloaded", { ...info, bytes: bytes.byteLength, source: peer == null ? "http" : "p2p", peerId: peer });

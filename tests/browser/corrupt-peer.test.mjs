@@ -57,5 +57,7 @@ test("(c) corrupted P2P data is rejected by validateSegment and refetched over H
   const passed = await victim.page.evaluate(() => window.player.validations.filter((v) => v.ok).length);
   assert.ok(loaded.filter((e) => e.detail.source === "p2p").length <= passed);
   assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
+  assert.ok(s.stats.rejectedBytes > 0, "refused bytes are reported apart from p2pBytes");
+  assert.deepEqual(s.stats.peers, [], "the refused peer is not connected again");
   await Promise.all([liar.close(), victim.close()]);
 });

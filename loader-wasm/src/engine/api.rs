@@ -96,6 +96,9 @@ pub struct Config {
     pub channel_high_water: usize,
     /// The shell sets `bufferedAmountLowThreshold` to this.
     pub channel_low_water: usize,
+    /// The page validates P2P data (a `validateSegment` hook): segments from
+    /// peers are offered to other peers only after [`Input::SegmentAccepted`].
+    pub validate_p2p: bool,
     /// TEST ONLY: flip bytes in every segment we upload.
     pub corrupt_uploads: bool,
 }
@@ -124,6 +127,7 @@ impl Default for Config {
             reconnect_max_ms: 60_000,
             channel_high_water: 256 << 10,
             channel_low_water: 64 << 10,
+            validate_p2p: false,
             corrupt_uploads: false,
         }
     }
@@ -189,6 +193,10 @@ pub enum Input {
     /// with a P2P source: the engine drops that peer and refetches over HTTP,
     /// answering `req` again.
     SegmentRejected { req: RequestId },
+    /// The JS `validateSegment` hook accepted data from a P2P
+    /// [`Output::Deliver`]; with [`Config::validate_p2p`] the segment is only
+    /// now offered to other peers.
+    SegmentAccepted { req: RequestId },
     /// The tracker WebSocket opened.
     TrackerConnected { tracker: TrackerId },
     /// One message from the tracker. A frame the driver cannot decode is
@@ -332,7 +340,10 @@ pub struct PeerStats {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
     pub http_down: u64,
+    /// Segment bytes from peers, less those of segments validation refused.
     pub p2p_down: u64,
+    /// Bytes of P2P segments the page's validation refused.
+    pub p2p_rejected: u64,
     pub up: u64,
     pub segments_http: u64,
     pub segments_p2p: u64,

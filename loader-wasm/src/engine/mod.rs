@@ -75,6 +75,8 @@ pub struct Engine {
     force_http: VecSet<u64>,
     /// Segments a peer told us it is fetching over HTTP, and when.
     peer_fetching: VecMap<u64, Millis>,
+    /// Peers whose data validation refused: never connected to again.
+    banned: Vec<PeerId>,
     next_fetch: u32,
     next_p2p_req: u32,
 }
@@ -101,6 +103,7 @@ impl Engine {
             downloads: VecMap::default(),
             force_http: VecSet::default(),
             peer_fetching: VecMap::default(),
+            banned: Vec::new(),
             next_fetch: 1,
             next_p2p_req: 1,
         }
@@ -135,12 +138,15 @@ impl Engine {
                 self.requests.remove(&req);
             }
             Input::SegmentRejected { req } => self.on_rejected(req),
+            Input::SegmentAccepted { req } => self.on_accepted(req),
             Input::TrackerConnected { tracker } => {
                 self.signalling.connected(tracker, &self.cfg, self.now)
             }
             Input::TrackerMessage { tracker, message } => {
-                let peers = &self.peers;
-                let known = |id: &PeerId| peers.values().any(|p| p.peer_id.as_ref() == Some(id));
+                let (peers, banned) = (&self.peers, &self.banned);
+                let known = |id: &PeerId| {
+                    banned.contains(id) || peers.values().any(|p| p.peer_id.as_ref() == Some(id))
+                };
                 let room = peers.len() + self.signalling.pending_count() < self.cfg.max_peers;
                 self.signalling.message(
                     tracker,
@@ -318,8 +324,17 @@ impl Engine {
             return;
         };
         if let Source::P2p(conn) = d.source {
+            if let Some(id) = self.peers.get(&conn).and_then(|p| p.peer_id) {
+                self.banned.push(id);
+            }
             self.drop_peer(conn, true);
             self.stats.p2p_fallbacks += 1;
+            // The refused bytes did not help playback: keep the ratio honest.
+            if let Some(len) = self.store.get(d.id).map(|s| s.data.len() as u64) {
+                self.stats.p2p_down = self.stats.p2p_down.saturating_sub(len);
+                self.stats.p2p_rejected += len;
+                self.stats.segments_p2p = self.stats.segments_p2p.saturating_sub(1);
+            }
         }
         if self.store.remove(d.id) {
             self.broadcast_have(&[], &[d.id]);
@@ -332,6 +347,16 @@ impl Engine {
                 start: d.start,
             },
         );
+    }
+
+    fn on_accepted(&mut self, req: RequestId) {
+        let Some(d) = self.delivered.iter().find(|d| d.req == req) else {
+            return;
+        };
+        let id = d.id;
+        if self.store.share(id) {
+            self.broadcast_have(&[id], &[]);
+        }
     }
 
     fn on_channel_open(&mut self, conn: ConnId) {
@@ -351,7 +376,7 @@ impl Engine {
             },
             &mut self.out,
         );
-        let held: Vec<u64> = self.store.ids().collect();
+        let held: Vec<u64> = self.store.shared_ids().collect();
         for m in have_messages(&held, &[]) {
             peer.send(&m, &mut self.out);
         }
@@ -371,7 +396,8 @@ impl Engine {
                 let ok = !peer.ready()
                     && version == VERSION
                     && self.swarm.as_ref().is_some_and(|s| s.info_hash == swarm)
-                    && peer_id != self.peer_id;
+                    && peer_id != self.peer_id
+                    && !self.banned.contains(&peer_id);
                 if !ok {
                     self.drop_peer(conn, true);
                     return;
@@ -415,7 +441,10 @@ impl Engine {
                 offset,
             } => {
                 let data = if self.cfg.upload {
-                    self.store.get(segment).map(|s| s.data.clone())
+                    self.store
+                        .get(segment)
+                        .filter(|s| s.shared)
+                        .map(|s| s.data.clone())
                 } else {
                     None
                 };

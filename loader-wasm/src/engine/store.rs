@@ -10,6 +10,9 @@ pub struct Stored {
     pub data: Rc<[u8]>,
     /// Where it came from: a P2P source is blamed if validation rejects it.
     pub from: Source,
+    /// Offered to peers. P2P data awaiting the page's validation is not, so
+    /// a corrupt segment is never passed on.
+    pub shared: bool,
     last_use: u64,
 }
 
@@ -31,7 +34,7 @@ impl Store {
     }
 
     /// Inserts and returns the ids evicted to stay under the cap (never `id`).
-    pub fn insert(&mut self, id: u64, data: Rc<[u8]>, from: Source) -> Vec<u64> {
+    pub fn insert(&mut self, id: u64, data: Rc<[u8]>, from: Source, shared: bool) -> Vec<u64> {
         self.remove(id);
         self.clock += 1;
         self.used += data.len();
@@ -40,6 +43,7 @@ impl Store {
             Stored {
                 data,
                 from,
+                shared,
                 last_use: self.clock,
             },
         );
@@ -82,8 +86,16 @@ impl Store {
         }
     }
 
-    pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
-        self.map.keys().copied()
+    /// The segments peers may have.
+    pub fn shared_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.map.iter().filter(|(_, s)| s.shared).map(|(k, _)| *k)
+    }
+
+    /// Offers a validated segment to peers; true if it was held back until now.
+    pub fn share(&mut self, id: u64) -> bool {
+        self.map
+            .get_mut(&id)
+            .is_some_and(|s| !std::mem::replace(&mut s.shared, true))
     }
 
     pub fn clear(&mut self) {
@@ -103,19 +115,30 @@ mod tests {
     #[test]
     fn evicts_least_recently_used_under_cap() {
         let mut s = Store::new(300);
-        assert!(s.insert(1, seg(100), Source::Http).is_empty());
-        assert!(s.insert(2, seg(100), Source::Http).is_empty());
-        assert!(s.insert(3, seg(100), Source::Http).is_empty());
+        assert!(s.insert(1, seg(100), Source::Http, true).is_empty());
+        assert!(s.insert(2, seg(100), Source::Http, true).is_empty());
+        assert!(s.insert(3, seg(100), Source::Http, true).is_empty());
         assert!(s.get(1).is_some()); // 2 is now the oldest
-        assert_eq!(s.insert(4, seg(100), Source::Http), vec![2]);
-        assert_eq!(s.ids().collect::<Vec<_>>(), vec![1, 3, 4]);
+        assert_eq!(s.insert(4, seg(100), Source::Http, true), vec![2]);
+        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1, 3, 4]);
+    }
+
+    #[test]
+    fn unvalidated_segments_are_held_back_until_shared() {
+        let mut s = Store::new(1000);
+        s.insert(1, seg(10), Source::Http, true);
+        s.insert(2, seg(10), Source::P2p(super::super::ConnId(7)), false);
+        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1]);
+        assert!(s.share(2), "first share reports the change");
+        assert!(!s.share(2), "sharing twice is a no-op");
+        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1, 2]);
     }
 
     #[test]
     fn a_segment_larger_than_the_cap_is_still_kept_alone() {
         let mut s = Store::new(50);
-        s.insert(1, seg(10), Source::Http);
-        assert_eq!(s.insert(2, seg(100), Source::Http), vec![1]);
+        s.insert(1, seg(10), Source::Http, true);
+        assert_eq!(s.insert(2, seg(100), Source::Http, true), vec![1]);
         assert!(s.contains(2));
     }
 }

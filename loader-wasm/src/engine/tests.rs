@@ -386,6 +386,106 @@ fn rejected_p2p_data_drops_the_peer_and_refetches_over_http() {
     );
 }
 
+/// Segment 14 arrives from `from` for request 1 while `other` is connected.
+fn p2p_segment_with_a_watcher(cfg: Config) -> (Rig, ConnId, ConnId) {
+    let mut r = Rig::new(cfg);
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: false,
+    });
+    let from = r.connect(*b"-SC0100-remoteremote");
+    let other = r.connect(*b"-SC0100-otherotherot");
+    let mut out = r.peer_says(
+        from,
+        Message::Have {
+            added: vec![14],
+            removed: vec![],
+        },
+    );
+    out.extend(r.request(1, 14));
+    let Some(Message::Request { req, .. }) = sent(&out, from).pop() else {
+        panic!("{out:?}")
+    };
+    let out = r.peer_says(
+        from,
+        Message::Data {
+            req,
+            offset: 0,
+            total: 3,
+            bytes: vec![1, 2, 3],
+        },
+    );
+    assert_eq!(delivered(&out)[0].2, Source::P2p(from));
+    let announced = sent(&out, other)
+        .iter()
+        .any(|m| matches!(m, Message::Have { added, .. } if added.contains(&14)));
+    assert_eq!(announced, !r.e.cfg.validate_p2p);
+    (r, from, other)
+}
+
+#[test]
+fn p2p_data_awaiting_validation_is_not_passed_on_until_accepted() {
+    let cfg = Config {
+        validate_p2p: true,
+        ..Config::default()
+    };
+    let (mut r, _, other) = p2p_segment_with_a_watcher(cfg);
+    let ask = |r: &mut Rig, req| {
+        let out = r.peer_says(
+            other,
+            Message::Request {
+                req,
+                segment: 14,
+                offset: 0,
+            },
+        );
+        sent(&out, other)
+    };
+    assert_eq!(ask(&mut r, 7), vec![Message::Absent { req: 7 }]);
+    let out = r.input(Input::SegmentAccepted { req: RequestId(1) });
+    assert_eq!(
+        sent(&out, other),
+        vec![Message::Have {
+            added: vec![14],
+            removed: vec![]
+        }]
+    );
+    assert!(matches!(ask(&mut r, 8)[..], [Message::Data { req: 8, .. }]));
+}
+
+#[test]
+fn refused_p2p_bytes_leave_the_p2p_count() {
+    let (mut r, _, _) = p2p_segment_with_a_watcher(Config::default());
+    assert_eq!(r.e.stats().p2p_down, 3);
+    r.input(Input::SegmentRejected { req: RequestId(1) });
+    let s = r.e.stats();
+    assert_eq!((s.p2p_down, s.p2p_rejected, s.segments_p2p), (0, 3, 0));
+}
+
+#[test]
+fn a_peer_whose_data_was_refused_is_not_connected_again() {
+    let (mut r, _, _) = p2p_segment_with_a_watcher(Config::default());
+    r.input(Input::SegmentRejected { req: RequestId(1) });
+    let swarm = r.e.info_hash().unwrap();
+    let out = r.input(Input::TrackerMessage {
+        tracker: TrackerId(0),
+        message: ServerMessage::Offer(RelayedOffer {
+            action: Default::default(),
+            info_hash: Id20(swarm),
+            peer_id: Id20(*b"-SC0100-remoteremote"),
+            offer_id: Id20([5; 20]),
+            offer: SessionDescription {
+                kind: "offer".into(),
+                sdp: "o".into(),
+            },
+        }),
+    });
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::CreateAnswer { .. })),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn a_handshake_for_another_swarm_or_version_closes_the_channel() {
     for (version, swarm) in [(VERSION, [1; 20]), (VERSION + 1, [0; 20])] {

@@ -288,9 +288,11 @@ impl Engine {
         };
         let bytes = d.buf.len() as u64;
         let data: Rc<[u8]> = d.buf.into();
-        let evicted = self.store.insert(id, data, source);
+        let shared = !(self.cfg.validate_p2p && matches!(source, Source::P2p(_)));
+        let evicted = self.store.insert(id, data, source, shared);
         self.force_http.remove(&id);
-        self.broadcast_have(&[id], &evicted);
+        let added: &[u64] = if shared { &[id] } else { &[] };
+        self.broadcast_have(added, &evicted);
         self.out.push_back(Output::Event(Event::SegmentLoaded {
             sn: self.sn_of(id),
             bytes,

@@ -51,6 +51,7 @@ pub fn engine_config(options: &JsValue) -> Config {
     set_bool(options, "p2p", &mut c.p2p);
     set_bool(options, "upload", &mut c.upload);
     set_bool(options, "testOnlyCorruptUploads", &mut c.corrupt_uploads);
+    set_bool(options, "validateP2p", &mut c.validate_p2p);
     set_count(options, "maxPeers", &mut c.max_peers);
     set_count(options, "maxHttpDownloads", &mut c.http_downloads);
     set_count(options, "maxP2PDownloads", &mut c.p2p_downloads);

@@ -51,6 +51,7 @@ pub fn stats(s: &StatsSnapshot) -> JsValue {
     object(&[
         ("httpBytes", num(s.http_down)),
         ("p2pBytes", num(s.p2p_down)),
+        ("rejectedBytes", num(s.p2p_rejected)),
         ("uploadBytes", num(s.up)),
         ("peers", peers.into()),
         (

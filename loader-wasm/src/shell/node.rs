@@ -118,6 +118,13 @@ impl Node {
         }));
     }
 
+    /// validateSegment accepted the P2P data of request `req`.
+    pub fn accept(&self, req: u32) {
+        self.driver.feed(Step::Engine(Input::SegmentAccepted {
+            req: RequestId(req),
+        }));
+    }
+
     /// The public stats snapshot.
     pub fn stats(&self) -> JsValue {
         js::stats(&self.driver.engine().stats())
