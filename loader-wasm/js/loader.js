@@ -50,11 +50,14 @@ export function fragmentLoader(swarm, HttpLoader) {
       this.http.load(context, loadConfig, callbacks);
     }
 
-    // Called by the swarm with the whole segment and the engine's
-    // [start, firstByte, end] times (same clock as performance.now()).
-    success(bytes, [, first, end]) {
+    // Called by the swarm with the whole segment and the [start, firstByte,
+    // end] times of the transfer that fetched it, shifted to end now (same
+    // clock as performance.now()). A transfer that began before hls.js asked
+    // moves loading.start back, so hls.js's bandwidth estimate sees the real
+    // transfer time rather than an instant load.
+    success(bytes, [start, first, end]) {
       const s = this.stats;
-      // A segment prefetched before hls.js asked counts as arriving at once.
+      s.loading.start = Math.min(s.loading.start, start);
       s.loading.first = Math.max(s.loading.start, first);
       s.loading.end = Math.max(s.loading.first, end);
       s.loaded = s.total = bytes.byteLength;

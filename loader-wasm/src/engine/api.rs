@@ -243,14 +243,17 @@ pub enum Source {
     P2p(ConnId),
 }
 
-/// Timestamps of one delivered request, for hls.js `stats.loading`.
+/// Timestamps of one delivered request, for hls.js `stats.loading`: those
+/// of the transfer that fetched the data, shifted to end now. Data fetched
+/// ahead of the request thus reports the speed it was really fetched at, not
+/// an instant load that would mislead hls.js's bandwidth estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
-    /// When the request arrived.
+    /// When the transfer started (may precede the request).
     pub start_ms: Millis,
-    /// When the first byte of the delivered data arrived (≤ `end_ms`).
+    /// When its first byte arrived.
     pub first_byte_ms: Millis,
-    /// When the data was complete.
+    /// Now: when the data is handed over.
     pub end_ms: Millis,
 }
 

@@ -4,7 +4,14 @@
 
 use std::rc::Rc;
 
-use super::{vecmap::VecMap, Source};
+use super::{vecmap::VecMap, Millis, Source};
+
+/// How long the transfer that fetched a segment took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Took {
+    pub first_byte_ms: Millis,
+    pub total_ms: Millis,
+}
 
 pub struct Stored {
     pub data: Rc<[u8]>,
@@ -13,6 +20,7 @@ pub struct Stored {
     /// Offered to peers. P2P data awaiting the page's validation is not, so
     /// a corrupt segment is never passed on.
     pub shared: bool,
+    pub took: Took,
     last_use: u64,
 }
 
@@ -34,7 +42,14 @@ impl Store {
     }
 
     /// Inserts and returns the ids evicted to stay under the cap (never `id`).
-    pub fn insert(&mut self, id: u64, data: Rc<[u8]>, from: Source, shared: bool) -> Vec<u64> {
+    pub fn insert(
+        &mut self,
+        id: u64,
+        data: Rc<[u8]>,
+        from: Source,
+        shared: bool,
+        took: Took,
+    ) -> Vec<u64> {
         self.remove(id);
         self.clock += 1;
         self.used += data.len();
@@ -44,6 +59,7 @@ impl Store {
                 data,
                 from,
                 shared,
+                took,
                 last_use: self.clock,
             },
         );
@@ -115,19 +131,34 @@ mod tests {
     #[test]
     fn evicts_least_recently_used_under_cap() {
         let mut s = Store::new(300);
-        assert!(s.insert(1, seg(100), Source::Http, true).is_empty());
-        assert!(s.insert(2, seg(100), Source::Http, true).is_empty());
-        assert!(s.insert(3, seg(100), Source::Http, true).is_empty());
+        assert!(s
+            .insert(1, seg(100), Source::Http, true, Took::default())
+            .is_empty());
+        assert!(s
+            .insert(2, seg(100), Source::Http, true, Took::default())
+            .is_empty());
+        assert!(s
+            .insert(3, seg(100), Source::Http, true, Took::default())
+            .is_empty());
         assert!(s.get(1).is_some()); // 2 is now the oldest
-        assert_eq!(s.insert(4, seg(100), Source::Http, true), vec![2]);
+        assert_eq!(
+            s.insert(4, seg(100), Source::Http, true, Took::default()),
+            vec![2]
+        );
         assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1, 3, 4]);
     }
 
     #[test]
     fn unvalidated_segments_are_held_back_until_shared() {
         let mut s = Store::new(1000);
-        s.insert(1, seg(10), Source::Http, true);
-        s.insert(2, seg(10), Source::P2p(super::super::ConnId(7)), false);
+        s.insert(1, seg(10), Source::Http, true, Took::default());
+        s.insert(
+            2,
+            seg(10),
+            Source::P2p(super::super::ConnId(7)),
+            false,
+            Took::default(),
+        );
         assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1]);
         assert!(s.share(2), "first share reports the change");
         assert!(!s.share(2), "sharing twice is a no-op");
@@ -137,8 +168,11 @@ mod tests {
     #[test]
     fn a_segment_larger_than_the_cap_is_still_kept_alone() {
         let mut s = Store::new(50);
-        s.insert(1, seg(10), Source::Http, true);
-        assert_eq!(s.insert(2, seg(100), Source::Http, true), vec![1]);
+        s.insert(1, seg(10), Source::Http, true, Took::default());
+        assert_eq!(
+            s.insert(2, seg(100), Source::Http, true, Took::default()),
+            vec![1]
+        );
         assert!(s.contains(2));
     }
 }

@@ -204,6 +204,50 @@ fn without_peers_a_request_goes_straight_to_http_and_is_cached() {
     assert_eq!((s.http_down, s.segments_http), (40_000, 1));
 }
 
+fn timings(out: &[Output]) -> Vec<Timing> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Deliver { timing, .. } => Some(*timing),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn data_held_before_the_request_reports_the_speed_it_was_fetched_at() {
+    let mut r = Rig::new(Config::default());
+    r.now = 1_000;
+    let fetch = fetches(&r.request(1, 12))[0].0;
+    r.now = 1_100;
+    r.input(Input::HttpStarted {
+        fetch,
+        status: 200,
+        total: Some(40_000),
+    });
+    r.input(Input::HttpChunk {
+        fetch,
+        data: body(12),
+    });
+    r.now = 1_400;
+    let out = r.input(Input::HttpDone { fetch });
+    let fresh = Timing {
+        start_ms: 1_000,
+        first_byte_ms: 1_100,
+        end_ms: 1_400,
+    };
+    assert_eq!(timings(&out), vec![fresh]);
+    // Asked again 5 s later: the same 400 ms transfer, ending now, not an
+    // instant load that would inflate hls.js's bandwidth estimate.
+    r.now = 6_400;
+    let out = r.request(2, 12);
+    let again = Timing {
+        start_ms: 6_000,
+        first_byte_ms: 6_100,
+        end_ms: 6_400,
+    };
+    assert_eq!(timings(&out), vec![again]);
+}
+
 #[test]
 fn http_failure_fails_the_request() {
     let mut r = Rig::new(Config::default());

@@ -7,8 +7,8 @@ use std::rc::Rc;
 use swarmcast_protocol::peer::Message;
 
 use super::{
-    ByteRange, ConnId, Delivered, Engine, Event, FailReason, FetchId, Millis, Output, Source,
-    Timing, DELIVERED_MEMORY,
+    store::Took, ByteRange, ConnId, Delivered, Engine, Event, FailReason, FetchId, Millis, Output,
+    Source, Timing, DELIVERED_MEMORY,
 };
 
 /// Larger P2P segments are refused: a peer may not make us buffer without bound.
@@ -289,7 +289,11 @@ impl Engine {
         let bytes = d.buf.len() as u64;
         let data: Rc<[u8]> = d.buf.into();
         let shared = !(self.cfg.validate_p2p && matches!(source, Source::P2p(_)));
-        let evicted = self.store.insert(id, data, source, shared);
+        let took = Took {
+            first_byte_ms: d.first_byte.unwrap_or(self.now) - d.started,
+            total_ms: self.now - d.started,
+        };
+        let evicted = self.store.insert(id, data, source, shared, took);
         self.force_http.remove(&id);
         let added: &[u64] = if shared { &[id] } else { &[] };
         self.broadcast_have(added, &evicted);
@@ -298,15 +302,11 @@ impl Engine {
             bytes,
             source,
         }));
-        self.deliver_stored_from(id, d.first_byte);
-    }
-
-    pub(super) fn deliver_stored(&mut self, id: u64) {
-        self.deliver_stored_from(id, None);
+        self.deliver_stored(id);
     }
 
     /// Answers every pending request for `id` from the store.
-    fn deliver_stored_from(&mut self, id: u64, first_byte: Option<Millis>) {
+    pub(super) fn deliver_stored(&mut self, id: u64) {
         let reqs: Vec<_> = self
             .requests
             .iter()
@@ -320,22 +320,22 @@ impl Engine {
         let Some(stored) = self.store.get(id) else {
             return;
         };
-        let (data, source) = (stored.data.clone(), stored.from);
+        let (data, source, took) = (stored.data.clone(), stored.from, stored.took);
+        let timing = Timing {
+            start_ms: self.now.saturating_sub(took.total_ms),
+            first_byte_ms: self.now.saturating_sub(took.total_ms - took.first_byte_ms),
+            end_ms: self.now,
+        };
         for (req, start) in reqs {
             self.requests.remove(&req);
             if late {
                 self.stats.late_deliveries += 1;
             }
-            let first = first_byte.unwrap_or(self.now).clamp(start, self.now);
             self.out.push_back(Output::Deliver {
                 req,
                 data: data.to_vec(),
                 source,
-                timing: Timing {
-                    start_ms: start,
-                    first_byte_ms: first,
-                    end_ms: self.now,
-                },
+                timing,
             });
             if self.delivered.len() >= DELIVERED_MEMORY {
                 self.delivered.pop_front();
