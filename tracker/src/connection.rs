@@ -4,7 +4,8 @@
 //!
 //! Policy on bad input: text that is not JSON, binary frames, oversized
 //! frames or messages, and silence past the idle timeout close the
-//! connection; JSON that is not a valid request gets a failure reason.
+//! connection; JSON that is not a valid request gets a failure reason, and
+//! a run of them with no valid request in between closes the connection.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +35,10 @@ use crate::swarm::Sender;
 /// Queued messages written per flush, so a busy peer's queue drains in
 /// batches without starving its own requests.
 const WRITE_BATCH: usize = 32;
+
+/// Invalid requests in a row after which a connection is closed: a client
+/// that only sends garbage would otherwise cost a failure reply per frame.
+const MAX_INVALID_IN_A_ROW: u32 = 32;
 
 /// Serves one accepted (and, with TLS, decrypted) stream to its end.
 ///
@@ -119,6 +124,8 @@ struct Connection {
     inbox: Inbox,
     /// The peer id this connection announced in each swarm, to leave them on close.
     memberships: HashMap<InfoHash, PeerId>,
+    /// Invalid requests since the last valid one.
+    invalid_in_a_row: u32,
 }
 
 impl Connection {
@@ -130,6 +137,7 @@ impl Connection {
             outbox,
             inbox,
             memberships: HashMap::new(),
+            invalid_in_a_row: 0,
         }
     }
 
@@ -226,10 +234,18 @@ impl Connection {
     }
 
     fn on_text(&mut self, text: &str) -> Next {
-        match ClientMessage::from_json(text) {
+        let request = ClientMessage::from_json(text);
+        self.invalid_in_a_row = match request {
+            Ok(_) => 0,
+            Err(_) => self.invalid_in_a_row + 1,
+        };
+        match request {
             Ok(ClientMessage::Announce(request)) => self.announce(request),
             Ok(ClientMessage::Scrape(request)) => self.scrape(request),
             Err(err) if err.is_syntax() => Next::Close(CloseCode::Invalid, "not JSON"),
+            Err(_) if self.invalid_in_a_row > MAX_INVALID_IN_A_ROW => {
+                Next::Close(CloseCode::Policy, "too many invalid requests")
+            }
             Err(err) => self.failure(err.to_string(), None, None),
         }
     }

@@ -82,6 +82,22 @@ async fn invalid_requests_get_a_failure_reason_and_keep_the_connection() {
 }
 
 #[tokio::test]
+async fn a_client_sending_only_invalid_requests_is_closed() {
+    let tracker = start(config()).await;
+    let mut client = Client::connect(tracker.local_addr).await;
+    for _ in 0..40 {
+        client.send_text(r#"{"action":"dance"}"#).await;
+    }
+    let mut failures = 0;
+    while !client.is_closed_after_text().await {
+        failures += 1;
+    }
+    assert_eq!(failures, 32, "failure replies before the close");
+    assert_served(tracker.local_addr).await;
+    tracker.shutdown().await;
+}
+
+#[tokio::test]
 async fn answers_to_unknown_peers_get_a_failure_reason() {
     let tracker = start(config()).await;
     let mut client = Client::connect(tracker.local_addr).await;

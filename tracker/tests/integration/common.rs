@@ -154,6 +154,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         }
     }
 
+    /// Reads one frame: false for a text message, true for the close (close
+    /// frame, EOF or reset). Panics if neither comes promptly.
+    pub async fn is_closed_after_text(&mut self) -> bool {
+        loop {
+            match timeout(PROMPT, self.ws.next()).await {
+                Err(_) => panic!("neither a message nor a close"),
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(Message::Text(_)))) => return false,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// True once the server closes the connection (close frame, EOF or reset).
     pub async fn is_closed(&mut self) -> bool {
         loop {
