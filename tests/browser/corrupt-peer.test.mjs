@@ -5,24 +5,18 @@
 // receiver arrives, so the receiver's prefetches go to it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { makeVod, startStack } from "../support/servers.mjs";
+import { startVodStack } from "../support/servers.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
 
-let stack, browser, dir;
+let stack, browser;
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmcast-vod-"));
-  await makeVod(dir, { seconds: 30, extraArgs: ["--renditions", "360p"] });
-  stack = await startStack({ testcard: false, root: dir });
+  stack = await startVodStack({ seconds: 30, extraArgs: ["--renditions", "360p"] });
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await stack?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("(c) corrupted P2P data is rejected by validateSegment and refetched over HTTP", { timeout: 120_000 }, async (t) => {

@@ -4,25 +4,22 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { makeVod, startStack } from "../support/servers.mjs";
+import { startVodStack } from "../support/servers.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
 
 let stack, browser, dir;
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmcast-vod-"));
   // Longer than hls.js's 30 s buffer goal, so the second page still has
   // segments to load once its peer connection is up.
-  await makeVod(dir, { seconds: 48, byterange: true, extraArgs: ["--fmp4"] });
-  stack = await startStack({ testcard: false, root: dir });
+  stack = await startVodStack({ seconds: 48, byterange: true, extraArgs: ["--fmp4"] });
+  dir = stack.dir;
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await stack?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("(e) byte-range VOD plays with P2P", { timeout: 120_000 }, async (t) => {

@@ -2,7 +2,9 @@
 // for tests and benchmarks: waits until they answer, and always stops them
 // (with every child they spawned, e.g. ffmpeg) even when a test fails.
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -165,4 +167,22 @@ export async function startStack({ testcard = true, ...originOptions } = {}) {
     throw o.reason ?? t.reason;
   }
   return { origin: o.value, tracker: t.value, stop };
+}
+
+/**
+ * A finished VOD (see `makeVod` for options) written to a temporary folder
+ * and served by a stack without the live test card. `stop()` also removes
+ * the folder; `dir` is where the VOD is.
+ */
+export async function startVodStack(vodOptions) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmcast-vod-"));
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    await makeVod(dir, vodOptions);
+    const stack = await startStack({ testcard: false, root: dir });
+    return { ...stack, dir, stop: () => stack.stop().finally(removeDir) };
+  } catch (e) {
+    removeDir();
+    throw e;
+  }
 }
