@@ -28,6 +28,11 @@ if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
   log "rustup: adding wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
+# The wasm build recompiles std for size (scripts/build-wasm.sh); that needs its source.
+if ! rustup component list --installed | grep -q '^rust-src'; then
+  log "rustup: adding rust-src"
+  rustup component add rust-src || log "rust-src unavailable: the wasm bundle will be built without build-std (larger)"
+fi
 
 # wasm-bindgen-cli must match the wasm-bindgen crate pinned in Cargo.lock exactly,
 # otherwise wasm-pack tries to fetch a matching binary from the internet.

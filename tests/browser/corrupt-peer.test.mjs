@@ -1,8 +1,10 @@
 // (c) A page that sends corrupted segment data (a test-only switch) is caught
 // by the receiver's validateSegment hook: the receiver drops that peer,
 // refetches the segment over HTTP, and keeps playing. A VOD (MPEG-TS) makes it
-// deterministic: the corrupting page has buffered every segment before the
-// receiver arrives, so the receiver's prefetches go to it.
+// deterministic: the corrupting page is ahead of the receiver, and the VOD is
+// twice hls.js's 30 s buffer goal, so the receiver still has segments to
+// load, from its peer, once the connection is up (its first ones go over
+// HTTP while the connection is being set up).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startVodStack } from "../support/servers.mjs";
@@ -11,7 +13,7 @@ import { openPlayer } from "../support/player.mjs";
 
 let stack, browser;
 before(async () => {
-  stack = await startVodStack({ seconds: 30, extraArgs: ["--renditions", "360p"] });
+  stack = await startVodStack({ seconds: 60, extraArgs: ["--renditions", "360p"] });
   browser = await launchBrowser();
 });
 after(async () => {
