@@ -8,16 +8,45 @@ import { fragmentLoader } from "./loader.js";
 
 let wasmReady = null; // one wasm instance per page
 
+// The stats object from the engine's flat list: eight counters, then
+// id, downloaded and uploaded bytes of each peer.
+const toStats = ([httpBytes, p2pBytes, rejectedBytes, uploadBytes, http, p2p, lateDeliveries, p2pFallbacks, ...list]) => {
+  const peers = [];
+  for (let i = 0; i < list.length; i += 3) {
+    peers.push({ id: list[i], downloadedBytes: list[i + 1], uploadedBytes: list[i + 2] });
+  }
+  return { httpBytes, p2pBytes, rejectedBytes, uploadBytes, peers, segments: { http, p2p }, lateDeliveries, p2pFallbacks };
+};
+
 // stats() before the engine runs (or if it could not start).
-const EMPTY_STATS = Object.freeze({
-  httpBytes: 0,
-  p2pBytes: 0,
-  uploadBytes: 0,
-  peers: [],
-  segments: { http: 0, p2p: 0 },
-  lateDeliveries: 0,
-  p2pFallbacks: 0,
-});
+const EMPTY_STATS = Object.freeze(toStats([0, 0, 0, 0, 0, 0, 0, 0]));
+
+// The options the engine reads, in the order it expects them (shell/config.rs).
+const FLAGS = ["p2p", "upload", "testOnlyCorruptUploads", "validateP2p"];
+const NUMBERS = [
+  "maxPeers",
+  "maxHttpDownloads",
+  "maxP2PDownloads",
+  "memoryCapBytes",
+  "httpWindowSeconds",
+  "p2pWindowSeconds",
+  "seedWindowSeconds",
+  "p2pTimeoutMs",
+  "httpTimeoutMs",
+];
+
+// The engine's constructor arguments; absent or mistyped options become -1 or
+// undefined, which keep the engine's defaults, so a typo never breaks playback.
+const engineArgs = (o) => [
+  new Float64Array([
+    ...FLAGS.map((k) => (typeof o[k] === "boolean" ? +o[k] : -1)),
+    ...NUMBERS.map((k) => (typeof o[k] === "number" && o[k] >= 0 ? o[k] : -1)),
+  ]),
+  Array.isArray(o.trackers) ? o.trackers.filter((t) => typeof t === "string").join("\n") : undefined,
+  typeof o.swarmId === "string" ? o.swarmId : undefined,
+  // A public STUN server by default, so that viewers behind NAT find each other.
+  (typeof o.rtcConfig === "object" && o.rtcConfig) || { iceServers: [{ urls: "stun:stun.l.google.com:19302" }] },
+];
 
 // The key that names a rendition alike for every viewer: its playlist URL without query.
 const rendition = (url) => url.replace(/[?#].*$/, "");
@@ -55,7 +84,7 @@ export class Swarmcast extends EventTarget {
   /** A snapshot of bytes and segments by source, and of connected peers. */
   stats() {
     try {
-      return this.#node?.stats() ?? EMPTY_STATS;
+      return this.#node ? toStats(this.#node.stats()) : EMPTY_STATS;
     } catch (e) {
       this.#fail("stats", e);
       return EMPTY_STATS;
@@ -107,10 +136,10 @@ export class Swarmcast extends EventTarget {
   #start() {
     const hls = this.#hls;
     if (!hls) return; // destroyed while the wasm loaded
-    const { validateSegment, wasmUrl, ...options } = this.#options;
+    const options = this.#options;
     // With a hook, peers' data is passed on only once the hook accepted it.
-    const engineOptions = { ...options, validateP2p: typeof validateSegment === "function" };
-    this.#node = new Node(engineOptions, (type, id, detail) => this.#event(type, id, detail));
+    const args = engineArgs({ ...options, validateP2p: typeof options.validateSegment === "function" });
+    this.#node = new Node(...args, (type, id, detail) => this.#event(type, id, detail));
     hls.config.fLoader = fragmentLoader(this, hls.config.loader);
     this.#on("hlsLevelUpdated", (_, { details }) => this.#playlist(details));
     this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
@@ -128,7 +157,13 @@ export class Swarmcast extends EventTarget {
       nums.push(f.sn, f.start * 1000, f.duration * 1000, rangeStart, rangeEnd);
     }
     this.#call(() =>
-      this.#node?.playlist(this.#hls.url ?? details.url, rendition(details.url), details.live, urls, new Float64Array(nums)),
+      this.#node?.playlist(
+        this.#hls.url ?? details.url,
+        rendition(details.url),
+        details.live,
+        urls.join("\n"), // no URL contains a newline
+        new Float64Array(nums),
+      ),
     );
   }
 

@@ -6,10 +6,13 @@ use std::{cell::Cell, rc::Rc};
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, RequestInit, Response};
 
-use super::{slots::Slots, Browser, Sink};
+use super::{
+    callback::{callback, then_or},
+    slots::Slots,
+    Browser, Sink,
+};
 
 #[wasm_bindgen]
 extern "C" {
@@ -31,6 +34,43 @@ impl Request {
             a.abort();
         }
     }
+}
+
+/// Where one request's events go: nowhere once the engine cancelled it.
+#[derive(Clone)]
+struct Reporter {
+    sink: Sink,
+    cancelled: Rc<Cell<bool>>,
+}
+
+impl Reporter {
+    fn report(&self, event: Browser) {
+        if !self.cancelled.get() {
+            (self.sink)(event)
+        }
+    }
+}
+
+/// Reads the next chunk of a response body; each chunk's callback asks for
+/// the one after, until the body ends or the request is cancelled.
+fn read_next(id: u32, reader: ReadableStreamDefaultReader, to: &Reporter, failed: &JsValue) {
+    let step = reader.read();
+    let (to, failed_next) = (to.clone(), failed.clone());
+    let on_step = callback(move |step| match Reflect::get(&step, &"done".into()) {
+        Ok(done) if done.is_truthy() => to.report(Browser::HttpDone(id)),
+        Ok(_) => {
+            let chunk = Reflect::get(&step, &"value".into()).unwrap_or_default();
+            to.report(Browser::HttpChunk(
+                id,
+                chunk.unchecked_into::<Uint8Array>().to_vec(),
+            ));
+            if !to.cancelled.get() {
+                read_next(id, reader.clone(), &to, &failed_next);
+            }
+        }
+        Err(_) => to.report(Browser::HttpFailed(id, None)),
+    });
+    then_or(&step, &on_step, failed);
 }
 
 pub(super) struct Http {
@@ -69,19 +109,20 @@ impl Http {
                 cancelled: cancelled.clone(),
             },
         );
-        let response = global_fetch(url, &init);
-        let sink = self.sink.clone();
-        spawn_local(async move {
-            let report = |e| {
-                if !cancelled.get() {
-                    sink(e)
-                }
-            };
-            // Ok(None): the whole body arrived; Ok(Some(status)): an HTTP error.
-            let body = async {
-                let res: Response = JsFuture::from(response).await?.unchecked_into();
+        let to = Reporter {
+            sink: self.sink.clone(),
+            cancelled,
+        };
+        let failed = {
+            let to = to.clone();
+            callback(move |_| to.report(Browser::HttpFailed(id, None)))
+        };
+        let on_response = {
+            let failed = failed.clone();
+            callback(move |res| {
+                let res: Response = res.unchecked_into();
                 if !res.ok() {
-                    return Ok(Some(res.status()));
+                    return to.report(Browser::HttpFailed(id, Some(res.status())));
                 }
                 let total = res
                     .headers()
@@ -89,29 +130,16 @@ impl Http {
                     .ok()
                     .flatten()
                     .and_then(|v| v.parse().ok());
-                report(Browser::HttpStarted(id, res.status(), total));
-                let Some(stream) = res.body() else {
-                    return Ok(None);
-                };
-                let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-                loop {
-                    let step = JsFuture::from(reader.read()).await?;
-                    if Reflect::get(&step, &"done".into())?.is_truthy() {
-                        return Ok(None);
+                to.report(Browser::HttpStarted(id, res.status(), total));
+                match res.body() {
+                    Some(stream) => {
+                        read_next(id, stream.get_reader().unchecked_into(), &to, &failed)
                     }
-                    let chunk: Uint8Array = Reflect::get(&step, &"value".into())?.unchecked_into();
-                    report(Browser::HttpChunk(id, chunk.to_vec()));
-                    if cancelled.get() {
-                        return Ok(None);
-                    }
+                    None => to.report(Browser::HttpDone(id)),
                 }
-            };
-            match body.await {
-                Ok(None) => report(Browser::HttpDone(id)),
-                Ok(Some(status)) => report(Browser::HttpFailed(id, Some(status))),
-                Err::<_, JsValue>(_) => report(Browser::HttpFailed(id, None)),
-            }
-        });
+            })
+        };
+        then_or(&global_fetch(url, &init), &on_response, &failed);
     }
 
     /// Stops request `id`; it reports nothing more.

@@ -1,6 +1,5 @@
-//! Engine values as the plain JS objects of the public API (event details,
-//! the stats snapshot). Field names here are the documented ones in
-//! `js/swarmcast.d.ts`.
+//! Engine values for the public API (event details, the stats snapshot).
+//! Field names here are the documented ones in `js/swarmcast.d.ts`.
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::JsValue;
@@ -31,34 +30,29 @@ pub fn peer_id(id: &PeerId) -> JsValue {
     s.into()
 }
 
-fn num(n: u64) -> JsValue {
-    (n as f64).into()
-}
-
-/// `Swarmcast.stats()`.
-pub fn stats(s: &StatsSnapshot) -> JsValue {
-    let peers: Array = s
-        .peers
-        .iter()
-        .map(|p| {
-            object(&[
-                ("id", peer_id(&p.peer_id)),
-                ("downloadedBytes", num(p.down)),
-                ("uploadedBytes", num(p.up)),
-            ])
-        })
-        .collect();
-    object(&[
-        ("httpBytes", num(s.http_down)),
-        ("p2pBytes", num(s.p2p_down)),
-        ("rejectedBytes", num(s.p2p_rejected)),
-        ("uploadBytes", num(s.up)),
-        ("peers", peers.into()),
-        (
-            "segments",
-            object(&[("http", num(s.segments_http)), ("p2p", num(s.segments_p2p))]),
-        ),
-        ("lateDeliveries", num(s.late_deliveries)),
-        ("p2pFallbacks", num(s.p2p_fallbacks)),
-    ])
+/// `Swarmcast.stats()` as a flat list the glue turns into the documented
+/// object: httpBytes, p2pBytes, rejectedBytes, uploadBytes, segments.http,
+/// segments.p2p, lateDeliveries, p2pFallbacks, then id, downloadedBytes and
+/// uploadedBytes of each peer.
+pub fn stats(s: &StatsSnapshot) -> Array {
+    let list = Array::new();
+    let push_num = |n: u64| list.push(&(n as f64).into());
+    for n in [
+        s.http_down,
+        s.p2p_down,
+        s.p2p_rejected,
+        s.up,
+        s.segments_http,
+        s.segments_p2p,
+        s.late_deliveries,
+        s.p2p_fallbacks,
+    ] {
+        push_num(n);
+    }
+    for p in &s.peers {
+        list.push(&peer_id(&p.peer_id));
+        push_num(p.down);
+        push_num(p.up);
+    }
+    list
 }

@@ -2,6 +2,7 @@
 //! and timers, and feeds every browser event back to it. It makes no decisions
 //! of its own. `node` is the wasm-bindgen surface that the JS glue calls.
 
+mod callback;
 mod config;
 mod driver;
 mod http;

@@ -8,7 +8,7 @@ use js_sys::{Function, Math};
 use wasm_bindgen::prelude::*;
 
 use super::{
-    config::{engine_config, rtc_config},
+    config::engine_config,
     driver::{Driver, Step},
     js,
     timer::now_ms,
@@ -30,36 +30,45 @@ fn byte_range(start: f64, end: f64) -> Option<ByteRange> {
 
 #[wasm_bindgen]
 impl Node {
-    /// Starts an engine with the page's `attach` options.
+    /// Starts an engine with the page's `attach` options, as the glue
+    /// flattened them (see `config::engine_config`); `rtc_config` is the
+    /// RTCConfiguration for every peer connection.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue, emit: Function) -> Node {
-        let config = engine_config(&options);
+    pub fn new(
+        settings: Vec<f64>,
+        trackers: Option<String>,
+        swarm_id: Option<String>,
+        rtc_config: JsValue,
+        emit: Function,
+    ) -> Node {
+        let config = engine_config(&settings, trackers, swarm_id);
         let low_water = config.channel_low_water as u32;
         // 53 random bits; the engine derives its peer id and choices from them.
         let seed = (Math::random() * 9_007_199_254_740_992.0) as u64;
         let engine = Engine::new(config, seed, now_ms());
-        let driver = Driver::new(engine, rtc_config(&options), low_water, emit);
+        let driver = Driver::new(engine, rtc_config, low_water, emit);
         // Let the engine act on its configuration (e.g. connect to trackers).
         driver.feed(Step::Engine(Input::Tick));
         Node { driver }
     }
 
-    /// A media playlist was loaded or refreshed. `nums` holds five numbers per
+    /// A media playlist was loaded or refreshed. `urls` holds the segment
+    /// URLs joined by '\n' (which no URL contains); `nums` five numbers per
     /// segment: sn, start (ms), duration (ms), rangeStart, rangeEnd.
     pub fn playlist(
         &self,
         manifest_url: String,
         rendition: String,
         live: bool,
-        urls: Vec<String>,
-        nums: Vec<f64>,
+        urls: &str,
+        nums: &[f64],
     ) {
         let segments = urls
-            .into_iter()
+            .split('\n')
             .zip(nums.chunks_exact(5))
             .map(|(url, n)| SegmentInfo {
                 sn: n[0] as u64,
-                url,
+                url: url.into(),
                 range: byte_range(n[3], n[4]),
                 start_ms: n[1] as u64,
                 duration_ms: n[2] as u64,
@@ -125,8 +134,8 @@ impl Node {
         }));
     }
 
-    /// The public stats snapshot.
-    pub fn stats(&self) -> JsValue {
+    /// The public stats snapshot, flattened (see `js::stats`).
+    pub fn stats(&self) -> js_sys::Array {
         js::stats(&self.driver.engine().stats())
     }
 

@@ -3,24 +3,43 @@
 //! WebTorrent tracker relays exactly one offer and one answer per connection.
 //! Decisions (whom to offer to, which answer matches) stay in the engine.
 
-use js_sys::Uint8Array;
+use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit,
     RtcDataChannelType, RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionState,
     RtcSdpType, RtcSessionDescriptionInit,
 };
 
-use super::{slots::Slots, timer::sleep, Browser, Sink};
+use super::{
+    callback::{callback, then_or},
+    slots::Slots,
+    timer::set_timeout_with,
+    Browser, Sink,
+};
 
 /// Longest wait for ICE gathering; a slow STUN server must not hold an offer back.
-const GATHER_TIMEOUT_MS: i32 = 2_000;
+const GATHER_TIMEOUT_MS: f64 = 2_000.0;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An RTCPeerConnection, for what web-sys does not bind:
+    /// `setLocalDescription()` without arguments creates the offer or answer
+    /// that the signalling state calls for.
+    type Connection;
+    #[wasm_bindgen(method, js_name = setLocalDescription)]
+    fn set_local_description(this: &Connection) -> Promise;
+    #[wasm_bindgen(method, getter = setLocalDescription)]
+    fn set_local_description_method(this: &Connection) -> Function;
+}
+
+fn connection_of(pc: &RtcPeerConnection) -> &Connection {
+    pc.unchecked_ref()
+}
 
 struct Peer {
     pc: RtcPeerConnection,
     dc: Option<RtcDataChannel>,
-    handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
 impl Peer {
@@ -70,18 +89,12 @@ impl Peers {
         init.set_ordered(true);
         let dc = pc.create_data_channel_with_data_channel_dict("swarmcast", &init);
         self.attach_channel(id, dc);
-        let sink = self.sink.clone();
-        spawn_local(async move {
-            let sdp = async {
-                let offer = JsFuture::from(pc.create_offer()).await?;
-                JsFuture::from(pc.set_local_description(offer.unchecked_ref())).await?;
-                Ok::<_, JsValue>(gathered_sdp(&pc).await)
-            };
-            sink(match sdp.await {
-                Ok(Some(sdp)) => Browser::OfferSdp(id, sdp),
-                _ => Browser::PeerClosed(id),
-            });
-        });
+        let gathered = self.when_gathered(&pc, id, Browser::OfferSdp);
+        then_or(
+            &connection_of(&pc).set_local_description(),
+            &gathered,
+            &self.closer(id),
+        );
     }
 
     /// Answers a remote offer on connection `id`; the answer comes back as `AnswerSdp`.
@@ -91,19 +104,14 @@ impl Peers {
         };
         let offer = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
         offer.set_sdp(offer_sdp);
-        let sink = self.sink.clone();
-        spawn_local(async move {
-            let sdp = async {
-                JsFuture::from(pc.set_remote_description(&offer)).await?;
-                let answer = JsFuture::from(pc.create_answer()).await?;
-                JsFuture::from(pc.set_local_description(answer.unchecked_ref())).await?;
-                Ok::<_, JsValue>(gathered_sdp(&pc).await)
-            };
-            sink(match sdp.await {
-                Ok(Some(sdp)) => Browser::AnswerSdp(id, sdp),
-                _ => Browser::PeerClosed(id),
-            });
-        });
+        let set_local = connection_of(&pc).set_local_description_method().bind0(&pc);
+        let local_set = then_or(
+            &pc.set_remote_description(&offer),
+            &set_local,
+            &JsValue::UNDEFINED,
+        );
+        let gathered = self.when_gathered(&pc, id, Browser::AnswerSdp);
+        then_or(&local_set, &gathered, &self.closer(id));
     }
 
     /// Completes an offer made by `offer(id)` with the remote side's answer.
@@ -113,13 +121,48 @@ impl Peers {
         };
         let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
         answer.set_sdp(answer_sdp);
-        let done = JsFuture::from(peer.pc.set_remote_description(&answer));
+        then_or(
+            &peer.pc.set_remote_description(&answer),
+            &JsValue::UNDEFINED,
+            &self.closer(id),
+        );
+    }
+
+    /// A callback reporting connection `id` closed, for failed negotiation steps.
+    fn closer(&self, id: u32) -> JsValue {
         let sink = self.sink.clone();
-        spawn_local(async move {
-            if done.await.is_err() {
-                sink(Browser::PeerClosed(id));
+        callback(move |_| sink(Browser::PeerClosed(id)))
+    }
+
+    /// The callback for when `pc`'s local description is set: it reports the
+    /// local SDP as `sdp_event` once ICE gathering completes, or after
+    /// GATHER_TIMEOUT_MS with the candidates gathered so far. It also runs on
+    /// each gathering state change and at the timeout, and reports once.
+    fn when_gathered(
+        &self,
+        pc: &RtcPeerConnection,
+        id: u32,
+        sdp_event: fn(u32, String) -> Browser,
+    ) -> JsValue {
+        let sink = self.sink.clone();
+        let watched = pc.clone();
+        let mut reported = false;
+        let check = callback(move |arg| {
+            // Only the timeout passes `true`.
+            let timed_out = arg.as_bool() == Some(true);
+            let complete = watched.ice_gathering_state() == RtcIceGatheringState::Complete;
+            if reported || !(timed_out || complete) {
+                return;
             }
+            reported = true;
+            sink(match watched.local_description() {
+                Some(d) => sdp_event(id, d.sdp()),
+                None => Browser::PeerClosed(id),
+            });
         });
+        pc.set_onicegatheringstatechange(Some(check.unchecked_ref()));
+        set_timeout_with(&check, GATHER_TIMEOUT_MS, &JsValue::TRUE);
+        check
     }
 
     /// Queues `bytes` on the channel; a failed send closes the peer.
@@ -157,7 +200,7 @@ impl Peers {
         };
         let sink = self.sink.clone();
         let watched = pc.clone();
-        let on_state = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let on_state = callback(move |_| {
             if matches!(
                 watched.connection_state(),
                 RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed
@@ -165,23 +208,22 @@ impl Peers {
                 sink(Browser::PeerClosed(id));
             }
         });
-        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        pc.set_onconnectionstatechange(Some(on_state.unchecked_ref()));
         // Answering side: the offerer's channel arrives as an event, and comes
         // back to `attach_channel` through the driver.
         let sink = self.sink.clone();
-        let on_channel = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let on_channel = callback(move |e| {
             sink(Browser::Channel(
                 id,
                 e.unchecked_into::<RtcDataChannelEvent>().channel(),
             ));
         });
-        pc.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
+        pc.set_ondatachannel(Some(on_channel.unchecked_ref()));
         self.peers.insert(
             id,
             Peer {
                 pc: pc.clone(),
                 dc: None,
-                handlers: vec![on_state, on_channel],
             },
         );
         Some(pc)
@@ -194,34 +236,21 @@ impl Peers {
         };
         dc.set_binary_type(RtcDataChannelType::Arraybuffer);
         dc.set_buffered_amount_low_threshold(self.low_water);
-        let on = |f: Box<dyn FnMut(JsValue)>| Closure::wrap(f);
         let s = self.sink.clone();
-        let open = on(Box::new(move |_| s(Browser::PeerOpen(id))));
+        let open = callback(move |_| s(Browser::PeerOpen(id)));
         let s = self.sink.clone();
-        let message = on(Box::new(move |e: JsValue| {
+        let message = callback(move |e| {
             let data = e.unchecked_into::<MessageEvent>().data();
             s(Browser::PeerMessage(id, Uint8Array::new(&data).to_vec()));
-        }));
+        });
         let s = self.sink.clone();
-        let close = on(Box::new(move |_| s(Browser::PeerClosed(id))));
+        let close = callback(move |_| s(Browser::PeerClosed(id)));
         let s = self.sink.clone();
-        let drained = on(Box::new(move |_| s(Browser::PeerDrained(id))));
-        dc.set_onopen(Some(open.as_ref().unchecked_ref()));
-        dc.set_onmessage(Some(message.as_ref().unchecked_ref()));
-        dc.set_onclose(Some(close.as_ref().unchecked_ref()));
-        dc.set_onbufferedamountlow(Some(drained.as_ref().unchecked_ref()));
-        peer.handlers.extend([open, message, close, drained]);
+        let drained = callback(move |_| s(Browser::PeerDrained(id)));
+        dc.set_onopen(Some(open.unchecked_ref()));
+        dc.set_onmessage(Some(message.unchecked_ref()));
+        dc.set_onclose(Some(close.unchecked_ref()));
+        dc.set_onbufferedamountlow(Some(drained.unchecked_ref()));
         peer.dc = Some(dc);
     }
-}
-
-/// Waits until ICE gathering completes (or times out) and returns the local
-/// SDP with every candidate gathered so far.
-async fn gathered_sdp(pc: &RtcPeerConnection) -> Option<String> {
-    let mut waited = 0;
-    while pc.ice_gathering_state() != RtcIceGatheringState::Complete && waited < GATHER_TIMEOUT_MS {
-        sleep(10).await;
-        waited += 10;
-    }
-    Some(pc.local_description()?.sdp())
 }

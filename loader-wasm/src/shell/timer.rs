@@ -1,9 +1,8 @@
 //! Time for the engine: a monotonic clock in milliseconds and the single
 //! setTimeout that wakes the engine at its next deadline.
 
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use super::{Browser, Sink};
 
@@ -11,6 +10,9 @@ use super::{Browser, Sink};
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(f: &Function, ms: f64) -> f64;
+    /// setTimeout passing `arg` to `f`.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout_with(f: &JsValue, ms: f64, arg: &JsValue);
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: f64);
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
@@ -20,14 +22,6 @@ extern "C" {
 /// Milliseconds since the page started; never goes backwards.
 pub fn now_ms() -> u64 {
     performance_now() as u64
-}
-
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: i32) {
-    let p = Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms.into());
-    });
-    let _ = JsFuture::from(p).await;
 }
 
 /// One pending wake-up at a time: arming again replaces the previous one.

@@ -5,15 +5,11 @@
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
-use super::{slots::Slots, tracker_json, Browser, Sink};
+use super::{callback::callback, slots::Slots, tracker_json, Browser, Sink};
 use crate::engine::TrackerRequest;
 
 struct Socket {
     ws: WebSocket,
-    // Kept alive as long as the socket may call them.
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut()>,
 }
 
 impl Socket {
@@ -51,10 +47,10 @@ impl Trackers {
             }
         };
         let sink = self.sink.clone();
-        let on_open = Closure::<dyn FnMut()>::new(move || sink(Browser::TrackerOpen(id)));
+        let on_open = callback(move |_| sink(Browser::TrackerOpen(id)));
         let sink = self.sink.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let Some(text) = e.data().as_string() else {
+        let on_message = callback(move |e| {
+            let Some(text) = e.unchecked_into::<MessageEvent>().data().as_string() else {
                 return;
             };
             match tracker_json::decode(&text) {
@@ -65,19 +61,11 @@ impl Trackers {
         });
         let sink = self.sink.clone();
         // An error is always followed by a close event, so close alone is reported.
-        let on_close = Closure::<dyn FnMut()>::new(move || sink(Browser::TrackerClosed(id)));
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.sockets.insert(
-            id,
-            Socket {
-                ws,
-                _on_open: on_open,
-                _on_message: on_message,
-                _on_close: on_close,
-            },
-        );
+        let on_close = callback(move |_| sink(Browser::TrackerClosed(id)));
+        ws.set_onopen(Some(on_open.unchecked_ref()));
+        ws.set_onmessage(Some(on_message.unchecked_ref()));
+        ws.set_onclose(Some(on_close.unchecked_ref()));
+        self.sockets.insert(id, Socket { ws });
     }
 
     pub fn send(&mut self, id: u32, message: &TrackerRequest) {
