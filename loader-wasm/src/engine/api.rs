@@ -274,7 +274,8 @@ pub enum Output {
     /// Send one message as a JSON text frame.
     TrackerSend {
         tracker: TrackerId,
-        message: TrackerRequest,
+        /// Boxed: an announce is several times larger than any other output.
+        message: Box<TrackerRequest>,
     },
     /// Close the socket; no `TrackerClosed` is needed afterwards.
     TrackerClose { tracker: TrackerId },

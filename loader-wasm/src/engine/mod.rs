@@ -69,7 +69,9 @@ pub struct Engine {
     signalling: Signalling,
     peers: VecMap<ConnId, Peer>,
     requests: VecMap<RequestId, Request>,
-    delivered: VecDeque<Delivered>,
+    /// Oldest first; a Vec, not a VecDeque: it is short, and one fewer
+    /// collection type keeps the wasm smaller.
+    delivered: Vec<Delivered>,
     downloads: VecMap<u64, Download>,
     /// Segments that must come over HTTP (a peer failed us for them).
     force_http: VecSet<u64>,
@@ -99,7 +101,7 @@ impl Engine {
             swarm: None,
             peers: VecMap::default(),
             requests: VecMap::default(),
-            delivered: VecDeque::new(),
+            delivered: Vec::new(),
             downloads: VecMap::default(),
             force_http: VecSet::default(),
             peer_fetching: VecMap::default(),
@@ -320,9 +322,7 @@ impl Engine {
         let Some(pos) = self.delivered.iter().position(|d| d.req == req) else {
             return;
         };
-        let Some(d) = self.delivered.remove(pos) else {
-            return;
-        };
+        let d = self.delivered.remove(pos);
         if let Source::P2p(conn) = d.source {
             if let Some(id) = self.peers.get(&conn).and_then(|p| p.peer_id) {
                 self.banned.push(id);

@@ -35,7 +35,8 @@ pub struct Peer {
     pub downloads: usize,
     pub down: u64,
     pub up: u64,
-    uploads: VecDeque<Upload>,
+    /// Served in order; at most `MAX_UPLOADS`, so a Vec is enough.
+    uploads: Vec<Upload>,
     /// Our estimate of the channel's `bufferedAmount`.
     buffered: usize,
 }
@@ -51,7 +52,7 @@ impl Peer {
             downloads: 0,
             down: 0,
             up: 0,
-            uploads: VecDeque::new(),
+            uploads: Vec::new(),
             buffered: 0,
         }
     }
@@ -81,7 +82,7 @@ impl Peer {
         if self.uploads.len() >= MAX_UPLOADS {
             return false;
         }
-        self.uploads.push_back(Upload { req, data, offset });
+        self.uploads.push(Upload { req, data, offset });
         true
     }
 
@@ -110,7 +111,7 @@ impl Peer {
     pub fn pump(&mut self, high_water: usize, corrupt: bool, out: &mut VecDeque<Output>) -> u64 {
         let mut sent = 0u64;
         while self.buffered < high_water {
-            let Some(up) = self.uploads.front_mut() else {
+            let Some(up) = self.uploads.first_mut() else {
                 break;
             };
             let end = (up.offset + MAX_CHUNK).min(up.data.len());
@@ -129,7 +130,7 @@ impl Peer {
             sent += (end - up.offset.min(end)) as u64;
             up.offset = end;
             if up.offset >= up.data.len() {
-                self.uploads.pop_front();
+                self.uploads.remove(0);
             }
             self.send(&msg, out);
         }

@@ -268,7 +268,7 @@ impl Signalling {
         });
         out.push_back(Output::TrackerSend {
             tracker: p.tracker,
-            message: msg,
+            message: Box::new(msg),
         });
     }
 
@@ -399,7 +399,7 @@ impl Signalling {
             t.next_announce = now + t.interval;
             out.push_back(Output::TrackerSend {
                 tracker,
-                message: msg,
+                message: Box::new(msg),
             });
         }
     }
@@ -425,7 +425,7 @@ impl Signalling {
                 });
                 out.push_back(Output::TrackerSend {
                     tracker,
-                    message: msg,
+                    message: Box::new(msg),
                 });
             }
             if !matches!(t.link, Link::Down { .. }) {
@@ -523,15 +523,22 @@ mod tests {
                 }
             }
             let sent = self.tick(now + 10, 0);
-            sent.into_iter()
-                .find_map(|o| match o {
-                    Output::TrackerSend {
-                        tracker: TrackerId(0),
-                        message: ClientMessage::Announce(a),
-                    } => Some(a),
-                    _ => None,
-                })
+            sent.iter()
+                .filter_map(sent_announce)
+                .find(|(tracker, _)| *tracker == TrackerId(0))
+                .map(|(_, a)| a.clone())
                 .expect("an announce")
+        }
+    }
+
+    /// The tracker and announce of a `TrackerSend`, if `o` is one.
+    fn sent_announce(o: &Output) -> Option<(TrackerId, &AnnounceRequest<SessionDescription>)> {
+        match o {
+            Output::TrackerSend { tracker, message } => match &**message {
+                ClientMessage::Announce(a) => Some((*tracker, a)),
+                ClientMessage::Scrape(_) => None,
+            },
+            _ => None,
         }
     }
 
@@ -582,13 +589,10 @@ mod tests {
         let mut sends = Vec::new();
         for t in (200..40_000).step_by(100) {
             for o in r.tick(t, 0) {
-                match o {
-                    Output::CreateOffer { conn } => r.s.offer_created(conn, "o".into()),
-                    Output::TrackerSend {
-                        message: ClientMessage::Announce(a),
-                        ..
-                    } => sends.push((t, a.event)),
-                    _ => {}
+                if let Output::CreateOffer { conn } = o {
+                    r.s.offer_created(conn, "o".into());
+                } else if let Some((_, a)) = sent_announce(&o) {
+                    sends.push((t, a.event));
                 }
             }
         }
@@ -633,15 +637,12 @@ mod tests {
         };
         assert_eq!(offer_sdp, "their-offer");
         r.s.answer_created(*conn, "my-answer".into(), &ME, &mut r.out);
-        let Some(Output::TrackerSend {
-            tracker,
-            message: ClientMessage::Announce(a),
-        }) = r.out.pop_front()
-        else {
-            panic!()
+        let sent = r.out.pop_front().expect("an answer");
+        let Some((tracker, a)) = sent_announce(&sent) else {
+            panic!("{sent:?}")
         };
         assert_eq!(tracker, TrackerId(0));
-        let ans = a.answer.unwrap();
+        let ans = a.answer.as_ref().unwrap();
         assert_eq!(ans.to_peer_id, Id20(THEM));
         assert_eq!(ans.offer_id, Id20([9; 20]));
         assert_eq!(ans.answer.sdp, "my-answer");
@@ -708,9 +709,9 @@ mod tests {
         r.announce(100);
         r.s.stop(&ME, &mut r.out);
         let out: Vec<_> = r.out.drain(..).collect();
-        let stopped = out
-            .iter()
-            .any(|o| matches!(o, Output::TrackerSend { message: ClientMessage::Announce(a), .. } if a.event == Some(AnnounceEvent::Stopped)));
+        let stopped = out.iter().any(|o| {
+            sent_announce(o).is_some_and(|(_, a)| a.event == Some(AnnounceEvent::Stopped))
+        });
         assert!(stopped, "{out:?}");
         let closes = |f: fn(&Output) -> bool| out.iter().filter(|o| f(o)).count();
         assert_eq!(closes(|o| matches!(o, Output::TrackerClose { .. })), 2);

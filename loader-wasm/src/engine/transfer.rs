@@ -338,9 +338,9 @@ impl Engine {
                 timing,
             });
             if self.delivered.len() >= DELIVERED_MEMORY {
-                self.delivered.pop_front();
+                self.delivered.remove(0);
             }
-            self.delivered.push_back(Delivered {
+            self.delivered.push(Delivered {
                 req,
                 id,
                 source,

@@ -437,7 +437,7 @@ impl Sim {
                 Ev::Input(i, Input::TrackerConnected { tracker }),
             ),
             Output::TrackerSend { message, .. } => {
-                self.at(now + SIGNAL_MS, Ev::Tracker(i, message))
+                self.at(now + SIGNAL_MS, Ev::Tracker(i, *message))
             }
             Output::TrackerClose { .. } => {}
             Output::CreateOffer { conn } => self.at(
