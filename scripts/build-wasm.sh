@@ -65,7 +65,7 @@ fi
 # RUSTFLAGS does not reach build scripts or proc macros.
 build_std=()
 if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
-  export RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+  export RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
   build_std=(-- -Zbuild-std=std,panic_abort)
 else
   echo "build-wasm: rust-src is not installed (scripts/setup.sh adds it); building without build-std" >&2

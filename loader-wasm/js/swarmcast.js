@@ -139,7 +139,7 @@ export class Swarmcast extends EventTarget {
     const options = this.#options;
     // With a hook, peers' data is passed on only once the hook accepted it.
     const args = engineArgs({ ...options, validateP2p: typeof options.validateSegment === "function" });
-    this.#node = new Node(...args, (type, id, detail) => this.#event(type, id, detail));
+    this.#node = new Node(...args, (...event) => this.#event(...event));
     hls.config.fLoader = fragmentLoader(this, hls.config.loader);
     this.#on("hlsLevelUpdated", (_, { details }) => this.#playlist(details));
     this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
@@ -179,20 +179,35 @@ export class Swarmcast extends EventTarget {
     }
   }
 
-  // Engine events: per-request ones go to the loader, the rest to listeners.
-  #event(type, id, detail) {
+  // Engine events, flat (kinds and fields: loader-wasm/src/shell/events.rs):
+  // per-request ones go to the loader, the rest to listeners.
+  #event(kind, id, a, b, c, value, text) {
     const load = this.#loads.get(id);
-    if (type === "data") {
-      if (load) this.#deliver(id, load, detail);
-    } else if (type === "fail") {
-      this.#loads.delete(id);
-      load?.loader.failure(detail.code, detail.text);
-    } else this.#emit(type, detail);
+    switch (kind) {
+      case 0:
+        if (load) this.#deliver(id, load, value, text, [a, b, c]);
+        break;
+      case 1:
+        this.#loads.delete(id);
+        load?.loader.failure(a, b ? "segment not in any playlist" : "HTTP request failed");
+        break;
+      case 2:
+      case 3:
+        this.#emit(kind === 2 ? "peerconnect" : "peerclose", { id: text });
+        break;
+      case 4:
+        this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: text });
+        break;
+      default: {
+        const detail = { where: text, message: String(value) };
+        this.#emit("error", a < 0 ? detail : { ...detail, tracker: a });
+      }
+    }
   }
 
   // P2P bytes go through validateSegment first; a rejection makes the engine
   // drop that peer and fetch the segment again over HTTP.
-  async #deliver(id, { loader, info }, { bytes, peer, timing }) {
+  async #deliver(id, { loader, info }, bytes, peer, timing) {
     const validate = this.#options.validateSegment;
     if (peer != null && validate) {
       let ok = false;

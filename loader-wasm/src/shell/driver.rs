@@ -10,12 +10,13 @@ use std::{
     rc::{Rc, Weak},
 };
 
-use js_sys::{Function, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::{
+    events::{EventSink, Kind},
     http::Http,
-    js::{object, peer_id},
+    js::peer_id,
     rtc::Peers,
     slots::Slots,
     timer::{now_ms, Timer},
@@ -51,13 +52,18 @@ pub(super) struct Driver {
     conns: RefCell<Slots<bool>>,
     /// Peer ids of connected peers, for event details.
     peer_ids: RefCell<Slots<PeerId>>,
-    /// `(type, requestId, detail)`: the JS glue's event handler.
-    emit: Function,
+    /// The JS glue's event handler.
+    events: EventSink,
 }
 
 impl Driver {
     /// A driver whose browser callbacks feed back into it.
-    pub fn new(engine: Engine, rtc_config: JsValue, low_water: u32, emit: Function) -> Rc<Driver> {
+    pub fn new(
+        engine: Engine,
+        rtc_config: JsValue,
+        low_water: u32,
+        events: EventSink,
+    ) -> Rc<Driver> {
         Rc::new_cyclic(|me: &Weak<Driver>| {
             let me = me.clone();
             let sink: Sink = Rc::new(move |event| {
@@ -79,7 +85,7 @@ impl Driver {
                 trackers: RefCell::default(),
                 conns: RefCell::default(),
                 peer_ids: RefCell::default(),
-                emit,
+                events,
             }
         })
     }
@@ -251,29 +257,24 @@ impl Driver {
                 timing,
             } => {
                 drop(io); // the glue's handler may call back into the node
-                let times = [timing.start_ms, timing.first_byte_ms, timing.end_ms]
-                    .map(|t| JsValue::from(t as f64));
-                let detail = object(&[
-                    ("bytes", Uint8Array::from(&data[..]).into()),
-                    ("peer", self.source_peer(source)),
-                    (
-                        "timing",
-                        js_sys::Array::of3(&times[0], &times[1], &times[2]).into(),
-                    ),
-                ]);
-                self.emit("data", req.0, &detail);
+                let times = [timing.start_ms, timing.first_byte_ms, timing.end_ms];
+                self.events.send(
+                    Kind::Data,
+                    req.0,
+                    times.map(|t| t as f64),
+                    &Uint8Array::from(&data[..]),
+                    &self.source_peer(source),
+                );
             }
             Output::FailRequest { req, reason } => {
                 drop(io);
-                let (code, text) = match reason {
-                    FailReason::Http(status) => (status.unwrap_or(0), "HTTP request failed"),
-                    FailReason::Unknown => (0, "segment not in any playlist"),
+                let (status, unknown) = match reason {
+                    FailReason::Http(status) => (status.unwrap_or(0), 0.0),
+                    FailReason::Unknown => (0, 1.0),
                 };
-                self.emit(
-                    "fail",
-                    req.0,
-                    &object(&[("code", code.into()), ("text", text.into())]),
-                );
+                let nums = [f64::from(status), unknown, 0.0];
+                self.events
+                    .send(Kind::Fail, req.0, nums, &JsValue::NULL, &JsValue::NULL);
             }
             Output::Event(event) => {
                 drop(io);
@@ -283,50 +284,42 @@ impl Driver {
     }
 
     fn public_event(&self, event: Event) {
-        let bytes = |n: u64| JsValue::from(n as f64);
-        let (kind, detail) = match event {
+        let none = JsValue::NULL;
+        match event {
             Event::PeerConnected { conn, peer_id: id } => {
                 self.peer_ids.borrow_mut().insert(conn.0, id);
-                ("peerconnect", object(&[("id", peer_id(&id))]))
+                self.events
+                    .send(Kind::PeerConnect, 0, [0.0; 3], &none, &peer_id(&id));
             }
             Event::PeerClosed { conn, peer_id: id } => {
                 self.peer_ids.borrow_mut().remove(conn.0);
-                ("peerclose", object(&[("id", peer_id(&id))]))
+                self.events
+                    .send(Kind::PeerClose, 0, [0.0; 3], &none, &peer_id(&id));
             }
-            Event::BytesDown { source, bytes: n } => {
-                let kind = if matches!(source, Source::Http) {
-                    "http"
+            Event::BytesDown { source, bytes } => {
+                let from_peer = if matches!(source, Source::Http) {
+                    0.0
                 } else {
-                    "p2p"
+                    1.0
                 };
-                let detail = object(&[
-                    ("kind", kind.into()),
-                    ("bytes", bytes(n)),
-                    ("peerId", self.source_peer(source)),
-                ]);
-                ("bytes", detail)
+                let nums = [bytes as f64, from_peer, 0.0];
+                self.events
+                    .send(Kind::Bytes, 0, nums, &none, &self.source_peer(source));
             }
-            Event::BytesUp { conn, bytes: n } => {
-                let detail = object(&[
-                    ("kind", "upload".into()),
-                    ("bytes", bytes(n)),
-                    ("peerId", self.conn_peer(conn)),
-                ]);
-                ("bytes", detail)
+            Event::BytesUp { conn, bytes } => {
+                let nums = [bytes as f64, 2.0, 0.0];
+                self.events
+                    .send(Kind::Bytes, 0, nums, &none, &self.conn_peer(conn));
             }
             Event::TrackerError { tracker, reason } => {
-                let detail = object(&[
-                    ("where", "tracker".into()),
-                    ("message", reason.into()),
-                    ("tracker", tracker.0.into()),
-                ]);
-                ("error", detail)
+                let nums = [f64::from(tracker.0), 0.0, 0.0];
+                self.events
+                    .send(Kind::Error, 0, nums, &reason.into(), &"tracker".into());
             }
             // The glue reports "segmentloaded" when hls.js receives a segment,
             // after validation; the engine's store-level event adds nothing.
-            Event::SegmentLoaded { .. } => return,
-        };
-        self.emit(kind, 0, &detail);
+            Event::SegmentLoaded { .. } => {}
+        }
     }
 
     fn source_peer(&self, source: Source) -> JsValue {
@@ -348,17 +341,7 @@ impl Driver {
             Some(e) => e.message().into(),
             None => error,
         };
-        self.emit(
-            "error",
-            0,
-            &object(&[("where", place.into()), ("message", message)]),
-        );
-    }
-
-    fn emit(&self, kind: &str, req: u32, detail: &JsValue) {
-        // A throwing page handler must not unwind into the engine loop.
-        let _ = self
-            .emit
-            .call3(&JsValue::NULL, &kind.into(), &req.into(), detail);
+        self.events
+            .send(Kind::Error, 0, [-1.0, 0.0, 0.0], &message, &place.into());
     }
 }

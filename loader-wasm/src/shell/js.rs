@@ -1,19 +1,10 @@
-//! Engine values for the public API (event details, the stats snapshot).
+//! Engine values for the public API (peer ids, the stats snapshot).
 //! Field names here are the documented ones in `js/swarmcast.d.ts`.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::Array;
 use wasm_bindgen::JsValue;
 
 use crate::engine::{PeerId, StatsSnapshot};
-
-/// A JS object from key/value pairs.
-pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in fields {
-        let _ = Reflect::set(&o, &(*k).into(), v);
-    }
-    o.into()
-}
 
 /// A peer id as the page sees it: 40 lowercase hex digits.
 pub fn peer_id(id: &PeerId) -> JsValue {

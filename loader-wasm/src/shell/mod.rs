@@ -5,6 +5,7 @@
 mod callback;
 mod config;
 mod driver;
+mod events;
 mod http;
 mod js;
 mod node;

@@ -1,15 +1,16 @@
 //! The wasm-bindgen surface called by the JS glue (`js/swarmcast.js`): one
 //! `Node` per hls.js instance. Each call becomes an engine input; answers and
-//! events come back through the `emit(type, requestId, detail)` callback.
+//! events come back through the glue's handler (see `events`).
 
 use std::rc::Rc;
 
-use js_sys::{Function, Math};
+use js_sys::Math;
 use wasm_bindgen::prelude::*;
 
 use super::{
     config::engine_config,
     driver::{Driver, Step},
+    events::EventSink,
     js,
     timer::now_ms,
 };
@@ -39,14 +40,14 @@ impl Node {
         trackers: Option<String>,
         swarm_id: Option<String>,
         rtc_config: JsValue,
-        emit: Function,
+        events: EventSink,
     ) -> Node {
         let config = engine_config(&settings, trackers, swarm_id);
         let low_water = config.channel_low_water as u32;
         // 53 random bits; the engine derives its peer id and choices from them.
         let seed = (Math::random() * 9_007_199_254_740_992.0) as u64;
         let engine = Engine::new(config, seed, now_ms());
-        let driver = Driver::new(engine, rtc_config, low_water, emit);
+        let driver = Driver::new(engine, rtc_config, low_water, events);
         // Let the engine act on its configuration (e.g. connect to trackers).
         driver.feed(Step::Engine(Input::Tick));
         Node { driver }

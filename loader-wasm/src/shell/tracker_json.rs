@@ -2,7 +2,7 @@
 //! the wasm carries no JSON parser or number formatting. Field names and
 //! shapes are the WebTorrent ones defined in `swarmcast_protocol::tracker`.
 
-use js_sys::{Array, Reflect, JSON};
+use js_sys::{Array, Object, Reflect, JSON};
 use swarmcast_protocol::{
     ids::Id20,
     tracker::{
@@ -12,7 +12,6 @@ use swarmcast_protocol::{
 };
 use wasm_bindgen::JsValue;
 
-use super::js::object;
 use crate::engine::{SessionDescription, TrackerReply, TrackerRequest};
 
 /// The text frame for a request.
@@ -155,4 +154,13 @@ fn set_some(o: &JsValue, key: &str, value: Option<JsValue>) {
     if let Some(v) = value {
         let _ = Reflect::set(o, &key.into(), &v);
     }
+}
+
+/// A JS object from key/value pairs.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &(*k).into(), v);
+    }
+    o.into()
 }
