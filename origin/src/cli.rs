@@ -46,6 +46,11 @@ pub struct Cli {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Memory for keeping files in RAM, in MiB (0: read every request from disk).
+    /// Files up to 1/16 of it are kept; a copy is used only while the file is unchanged.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub cache_mb: u64,
+
     #[command(flatten, next_help_heading = "Test card (with --testcard)")]
     pub stream: StreamOptions,
 }
@@ -80,6 +85,7 @@ mod tests {
         assert_eq!(cli.mounts.len(), 2);
         assert_eq!(cli.cors_origins, ["*"]);
         assert_eq!(cli.stream.segment_seconds, 2);
+        assert_eq!(cli.cache_mb, 256);
     }
 
     #[test]

@@ -1,70 +1,165 @@
-//! Reads a file for a response in one trip to the blocking thread pool:
-//! open, stat, decide (via `conditional`), and read only the bytes needed.
-//! Files are answered from memory; HLS segments are small.
+//! Finds the bytes of a file for a response. A file whose copy in the cache
+//! still matches costs one `stat` on the async thread (microseconds on a
+//! local file system) and no copy; anything else takes one trip to the
+//! blocking pool that opens, stats and reads it, and caches it if it may.
 
-use std::fs::File;
+use std::borrow::Cow;
+use std::fs::{File, Metadata};
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use warp::http::HeaderMap;
 
-use crate::conditional::{plan, Plan, Validators};
+use crate::cache::{Cached, FileCache, Fingerprint};
+use crate::conditional::{plan, Plan};
+use crate::metrics::CacheCounters;
+use crate::version::Version;
 
 /// Served for a folder.
 const INDEX: &str = "index.html";
 
 #[derive(Debug)]
 pub struct Loaded {
-    /// The file actually read (`index.html` for a folder).
-    pub path: PathBuf,
-    pub validators: Validators,
+    pub version: Arc<Version>,
     pub plan: Plan,
     /// The planned bytes; empty for HEAD, 304 and 416.
     pub body: Bytes,
 }
 
-/// `Ok(None)` when there is no such file.
-pub async fn load(
-    path: PathBuf,
-    headers: HeaderMap,
-    with_body: bool,
-) -> std::io::Result<Option<Loaded>> {
-    tokio::task::spawn_blocking(move || load_blocking(path, &headers, with_body))
-        .await
-        .map_err(std::io::Error::other)?
+pub struct Files {
+    cache: Option<Arc<FileCache>>,
+    counters: CacheCounters,
 }
 
-fn load_blocking(
+impl Files {
+    /// `cache` is `None` to read every request from disk.
+    pub fn new(cache: Option<FileCache>, counters: CacheCounters) -> Self {
+        Self {
+            cache: cache.map(Arc::new),
+            counters,
+        }
+    }
+
+    /// `Ok(None)` when there is no such file.
+    pub async fn load(
+        &self,
+        path: &Path,
+        headers: &HeaderMap,
+        with_body: bool,
+    ) -> std::io::Result<Option<Loaded>> {
+        if let Some(cache) = &self.cache {
+            let Some((file, meta)) = stat(path)? else {
+                cache.forget(path);
+                return Ok(None);
+            };
+            if let Some(hit) = cache.get(&file, &meta) {
+                self.counters.hit.inc();
+                return Ok(Some(answer(&hit.version, &hit.body, headers, with_body)));
+            }
+            self.counters.miss.inc();
+        }
+        let (cache, path, headers) = (self.cache.clone(), path.to_path_buf(), headers.clone());
+        tokio::task::spawn_blocking(move || read(cache.as_deref(), path, &headers, with_body))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
+
+/// The planned part of a whole file held in memory (a zero-copy slice).
+fn answer(version: &Arc<Version>, whole: &Bytes, headers: &HeaderMap, with_body: bool) -> Loaded {
+    let plan = plan(headers, &version.validators);
+    let body = match planned_bytes(&plan, with_body, version.validators.len) {
+        Some(r) => whole.slice(r.start as usize..r.end as usize),
+        None => Bytes::new(),
+    };
+    Loaded {
+        version: version.clone(),
+        plan,
+        body,
+    }
+}
+
+fn planned_bytes(plan: &Plan, with_body: bool, len: u64) -> Option<Range<u64>> {
+    match (plan, with_body) {
+        (Plan::Full, true) => Some(0..len),
+        (Plan::Partial(r), true) => Some(r.clone()),
+        _ => None,
+    }
+}
+
+/// On the blocking pool: the whole file when it may be cached, otherwise
+/// only the planned bytes.
+fn read(
+    cache: Option<&FileCache>,
     path: PathBuf,
     headers: &HeaderMap,
     with_body: bool,
 ) -> std::io::Result<Option<Loaded>> {
+    // Before the stat, so the settle rule holds for writes during the read.
+    let now = SystemTime::now();
     let Some((path, mut file, meta)) = open(path)? else {
         return Ok(None);
     };
-    let validators = Validators::new(meta.len(), meta.modified()?);
-    let plan = plan(headers, &validators);
-    let range = match (&plan, with_body) {
-        (Plan::Full, true) => 0..validators.len,
-        (Plan::Partial(r), true) => r.clone(),
-        _ => 0..0,
-    };
-    let mut body = vec![0; (range.end - range.start) as usize];
-    if !body.is_empty() {
-        file.seek(SeekFrom::Start(range.start))?;
-        file.read_exact(&mut body)?;
+    let version = Arc::new(Version::new(&path, meta.len(), meta.modified()?));
+    let fingerprint = Fingerprint::of(&meta);
+    if let Some(cache) = cache.filter(|c| c.admits(&fingerprint, now)) {
+        let body = read_range(&mut file, 0..meta.len())?;
+        let loaded = answer(&version, &body, headers, with_body);
+        cache.insert(
+            path,
+            Arc::new(Cached {
+                fingerprint,
+                version,
+                body,
+            }),
+        );
+        return Ok(Some(loaded));
     }
+    let plan = plan(headers, &version.validators);
+    let body = match planned_bytes(&plan, with_body, meta.len()) {
+        Some(r) => read_range(&mut file, r)?,
+        None => Bytes::new(),
+    };
     Ok(Some(Loaded {
-        path,
-        validators,
+        version,
         plan,
-        body: body.into(),
+        body,
     }))
 }
 
+fn read_range(file: &mut File, range: Range<u64>) -> std::io::Result<Bytes> {
+    let len = range.end - range.start;
+    let mut body = Vec::with_capacity(len as usize);
+    if len > 0 {
+        file.seek(SeekFrom::Start(range.start))?;
+        file.take(len).read_to_end(&mut body)?;
+    }
+    if body.len() as u64 != len {
+        return Err(ErrorKind::UnexpectedEof.into());
+    }
+    Ok(body.into())
+}
+
+/// The file (or folder index) a path names and its metadata; `None` if neither exists.
+fn stat(path: &Path) -> std::io::Result<Option<(Cow<'_, Path>, Metadata)>> {
+    let Some(meta) = absent_is_none(std::fs::metadata(path))? else {
+        return Ok(None);
+    };
+    if !meta.is_dir() {
+        return Ok(Some((Cow::Borrowed(path), meta)));
+    }
+    let index = path.join(INDEX);
+    Ok(absent_is_none(std::fs::metadata(&index))?
+        .filter(Metadata::is_file)
+        .map(|m| (Cow::Owned(index), m)))
+}
+
 /// Opens a file, or a folder's index; `None` if neither exists.
-fn open(path: PathBuf) -> std::io::Result<Option<(PathBuf, File, std::fs::Metadata)>> {
+fn open(path: PathBuf) -> std::io::Result<Option<(PathBuf, File, Metadata)>> {
     let Some((file, meta)) = open_file(&path)? else {
         return Ok(None);
     };
@@ -77,12 +172,16 @@ fn open(path: PathBuf) -> std::io::Result<Option<(PathBuf, File, std::fs::Metada
         .map(|(f, m)| (index, f, m)))
 }
 
-fn open_file(path: &Path) -> std::io::Result<Option<(File, std::fs::Metadata)>> {
-    match File::open(path) {
-        Ok(file) => {
-            let meta = file.metadata()?;
-            Ok(Some((file, meta)))
-        }
+fn open_file(path: &Path) -> std::io::Result<Option<(File, Metadata)>> {
+    absent_is_none(File::open(path).and_then(|file| {
+        let meta = file.metadata()?;
+        Ok((file, meta))
+    }))
+}
+
+fn absent_is_none<T>(result: std::io::Result<T>) -> std::io::Result<Option<T>> {
+    match result {
+        Ok(t) => Ok(Some(t)),
         Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Ok(None),
         Err(e) => Err(e),
     }

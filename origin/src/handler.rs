@@ -5,9 +5,11 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use headers::{AcceptRanges, ContentRange, HeaderMapExt};
+use headers::{ContentRange, HeaderMapExt};
+use tracing::Level;
 use warp::http::header::{
-    ACCESS_CONTROL_REQUEST_METHOD, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ORIGIN,
+    ACCEPT_RANGES, ACCESS_CONTROL_REQUEST_METHOD, ALLOW, CACHE_CONTROL, CONTENT_LENGTH,
+    CONTENT_TYPE, ETAG, LAST_MODIFIED, ORIGIN,
 };
 use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use warp::hyper::body::Body as _;
@@ -15,7 +17,7 @@ use warp::reply::Response;
 
 use crate::conditional::Plan;
 use crate::cors::Cors;
-use crate::files::{self, Loaded};
+use crate::files::{Files, Loaded};
 use crate::media::classify;
 use crate::metrics::Metrics;
 use crate::mounts::{Mounts, Refusal};
@@ -24,6 +26,7 @@ use crate::mounts::{Mounts, Refusal};
 pub struct App {
     pub mounts: Mounts,
     pub cors: Cors,
+    pub files: Files,
     pub metrics: Metrics,
 }
 
@@ -38,23 +41,26 @@ pub async fn handle(
     headers: HeaderMap,
     remote: Option<SocketAddr>,
 ) -> Response {
-    let started = Instant::now();
-    let (kind, mut response) = route(app, &method, path, headers.clone()).await;
+    // Reading the clock is a syscall on some VMs: only when logging.
+    let started = tracing::enabled!(target: "access", Level::INFO).then(Instant::now);
+    let (kind, mut response) = route(app, &method, path, &headers).await;
     if method != Method::OPTIONS {
         app.cors.decorate(&headers, response.headers_mut());
     }
     let status = response.status().as_u16();
     let bytes = response.body().size_hint().exact().unwrap_or(0);
     app.metrics.record(kind, status, bytes);
-    tracing::info!(
-        target: "access",
-        remote = %remote.map(|r| r.to_string()).unwrap_or_default(),
-        %method,
-        path,
-        status,
-        bytes,
-        micros = started.elapsed().as_micros() as u64,
-    );
+    if let Some(started) = started {
+        tracing::info!(
+            target: "access",
+            remote = %remote.map(|r| r.to_string()).unwrap_or_default(),
+            %method,
+            path,
+            status,
+            bytes,
+            micros = started.elapsed().as_micros() as u64,
+        );
+    }
     response
 }
 
@@ -63,10 +69,10 @@ async fn route(
     app: &App,
     method: &Method,
     path: &str,
-    headers: HeaderMap,
+    headers: &HeaderMap,
 ) -> (&'static str, Response) {
     if method == Method::OPTIONS {
-        return ("endpoint", preflight(&app.cors, &headers));
+        return ("endpoint", preflight(&app.cors, headers));
     }
     if method != Method::GET && method != Method::HEAD {
         let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -96,57 +102,57 @@ async fn route(
         }
         Err(Refusal::NotMounted) => return ("other", text(StatusCode::NOT_FOUND, "not found\n")),
     };
-    let kind = classify(&file).0;
-    match files::load(file, headers, method == Method::GET).await {
-        Ok(Some(loaded)) => {
-            let (kind, mime) = classify(&loaded.path);
-            (
-                kind.as_str(),
-                file_response(loaded, kind.cache_control(), &mime),
-            )
-        }
-        Ok(None) => (kind.as_str(), text(StatusCode::NOT_FOUND, "not found\n")),
+    match app.files.load(&file, headers, method == Method::GET).await {
+        Ok(Some(loaded)) => (loaded.version.kind.as_str(), file_response(loaded)),
+        Ok(None) => (
+            classify(&file).0.as_str(),
+            text(StatusCode::NOT_FOUND, "not found\n"),
+        ),
         Err(e) => {
             tracing::error!(path, "reading file: {e}");
             (
-                kind.as_str(),
+                classify(&file).0.as_str(),
                 text(StatusCode::INTERNAL_SERVER_ERROR, "read error\n"),
             )
         }
     }
 }
 
-fn file_response(loaded: Loaded, cache_control: &'static str, mime: &str) -> Response {
-    let v = &loaded.validators;
-    let (status, length) = match &loaded.plan {
-        Plan::NotModified => (StatusCode::NOT_MODIFIED, None),
-        Plan::Full => (StatusCode::OK, Some(v.len)),
-        Plan::Partial(r) => (StatusCode::PARTIAL_CONTENT, Some(r.end - r.start)),
-        Plan::Unsatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, Some(0)),
+fn file_response(loaded: Loaded) -> Response {
+    let v = &loaded.version;
+    let len = v.validators.len;
+    let status = match &loaded.plan {
+        Plan::NotModified => StatusCode::NOT_MODIFIED,
+        Plan::Full => StatusCode::OK,
+        Plan::Partial(_) => StatusCode::PARTIAL_CONTENT,
+        Plan::Unsatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
     };
     let mut response = Response::new(loaded.body.into());
     *response.status_mut() = status;
+    // Room for these and the CORS headers, so the map is allocated once.
+    *response.headers_mut() = HeaderMap::with_capacity(12);
     let h = response.headers_mut();
-    h.typed_insert(v.etag.clone());
-    h.typed_insert(v.last_modified);
-    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache_control));
-    h.typed_insert(AcceptRanges::bytes());
+    h.insert(ETAG, v.etag.clone());
+    h.insert(LAST_MODIFIED, v.last_modified.clone());
+    h.insert(CACHE_CONTROL, v.cache_control.clone());
+    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if status != StatusCode::NOT_MODIFIED {
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_str(mime).expect("MIME types are ASCII"),
-        );
-    }
-    match &loaded.plan {
-        Plan::Partial(r) => {
-            h.typed_insert(ContentRange::bytes(r.clone(), v.len).expect("range within file"))
-        }
-        Plan::Unsatisfiable => h.typed_insert(ContentRange::unsatisfied_bytes(v.len)),
-        _ => {}
+        h.insert(CONTENT_TYPE, v.content_type.clone());
     }
     // Set explicitly so HEAD reports the length a GET would send.
-    if let Some(len) = length {
-        h.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    match &loaded.plan {
+        Plan::NotModified => {}
+        Plan::Full => {
+            h.insert(CONTENT_LENGTH, v.content_length.clone());
+        }
+        Plan::Partial(r) => {
+            h.typed_insert(ContentRange::bytes(r.clone(), len).expect("range within file"));
+            h.insert(CONTENT_LENGTH, HeaderValue::from(r.end - r.start));
+        }
+        Plan::Unsatisfiable => {
+            h.typed_insert(ContentRange::unsatisfied_bytes(len));
+            h.insert(CONTENT_LENGTH, HeaderValue::from(0));
+        }
     }
     response
 }

@@ -3,6 +3,7 @@
 //! validators, cache lifetimes), plus `/health` and Prometheus `/metrics`.
 //! With `--testcard` it also runs the live test card and serves it at /live.
 
+mod cache;
 pub mod cli;
 mod conditional;
 mod cors;
@@ -13,5 +14,6 @@ mod metrics;
 mod mounts;
 mod server;
 pub mod shutdown;
+mod version;
 
 pub use server::run;

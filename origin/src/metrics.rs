@@ -1,6 +1,8 @@
-//! Prometheus metrics of the origin: requests by kind and status code, and
-//! response body bytes by kind, so an offload test can read how many segment
-//! bytes HTTP still served.
+//! Prometheus metrics of the origin: requests by kind and status code,
+//! response body bytes by kind (so an offload test can read how many segment
+//! bytes HTTP still served), and file cache hits and misses.
+
+use std::sync::OnceLock;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -18,10 +20,36 @@ struct KindLabel {
     kind: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+/// What the origin answers with. Their counters are taken from the families
+/// once and kept, so a request takes neither a family's lock nor a hash.
+const KINDS: [&str; 4] = ["playlist", "segment", "other", "endpoint"];
+const STATUSES: [u16; 10] = [200, 204, 206, 304, 400, 403, 404, 405, 416, 500];
+
+/// Filled on first use, so unused series stay out of the exposition.
+#[derive(Default)]
+struct Kept {
+    requests: [[OnceLock<Counter>; STATUSES.len()]; KINDS.len()],
+    bytes: [OnceLock<Counter>; KINDS.len()],
+}
+
+/// The file cache's lookup counters, handed to whoever does the lookups.
+#[derive(Debug, Clone)]
+pub struct CacheCounters {
+    pub hit: Counter,
+    pub miss: Counter,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     bytes: Family<KindLabel, Counter>,
+    kept: Kept,
+    cache: CacheCounters,
 }
 
 impl Default for Metrics {
@@ -39,10 +67,26 @@ impl Default for Metrics {
             "Response body bytes sent, by kind",
             bytes.clone(),
         );
+        let lookups = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "file_cache_lookups",
+            "File cache lookups of existing files (hit: answered from memory)",
+            lookups.clone(),
+        );
+        // One statement each: the returned guard holds the family's lock.
+        let hit = lookups
+            .get_or_create(&ResultLabel { result: "hit" })
+            .clone();
+        let miss = lookups
+            .get_or_create(&ResultLabel { result: "miss" })
+            .clone();
+        let cache = CacheCounters { hit, miss };
         Self {
             registry,
             requests,
             bytes,
+            kept: Kept::default(),
+            cache,
         }
     }
 }
@@ -50,12 +94,21 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one response. `kind` is `playlist`, `segment`, `other` or `endpoint`.
     pub fn record(&self, kind: &'static str, status: u16, body_bytes: u64) {
-        self.requests
-            .get_or_create(&RequestLabels { kind, status })
-            .inc();
-        self.bytes
-            .get_or_create(&KindLabel { kind })
-            .inc_by(body_bytes);
+        let k = KINDS.iter().position(|&known| known == kind);
+        let s = STATUSES.iter().position(|&known| known == status);
+        let request_slot = k.zip(s).map(|(k, s)| &self.kept.requests[k][s]);
+        inc_by(request_slot, 1, || {
+            self.requests
+                .get_or_create(&RequestLabels { kind, status })
+                .clone()
+        });
+        inc_by(k.map(|k| &self.kept.bytes[k]), body_bytes, || {
+            self.bytes.get_or_create(&KindLabel { kind }).clone()
+        });
+    }
+
+    pub fn cache_counters(&self) -> CacheCounters {
+        self.cache.clone()
     }
 
     /// The OpenMetrics text exposition.
@@ -65,6 +118,14 @@ impl Metrics {
             .expect("writing to a String");
         out
     }
+}
+
+/// Adds to the counter kept in `slot`, or to a looked-up one if there is no slot.
+fn inc_by(slot: Option<&OnceLock<Counter>>, by: u64, lookup: impl FnOnce() -> Counter) {
+    match slot {
+        Some(slot) => slot.get_or_init(lookup).inc_by(by),
+        None => lookup().inc_by(by),
+    };
 }
 
 #[cfg(test)]
@@ -77,18 +138,24 @@ mod tests {
         m.record("segment", 200, 1000);
         m.record("segment", 206, 24);
         m.record("playlist", 304, 0);
+        m.record("other", 418, 5);
+        m.record("other", 404, 5);
+        m.cache_counters().hit.inc();
         let text = m.render();
+        for line in [
+            r#"swarmcast_origin_requests_total{kind="segment",status="206"} 1"#,
+            r#"swarmcast_origin_response_bytes_total{kind="segment"} 1024"#,
+            r#"swarmcast_origin_requests_total{kind="playlist",status="304"} 1"#,
+            r#"swarmcast_origin_file_cache_lookups_total{result="hit"} 1"#,
+            // Statuses with and without a kept counter, into the same families.
+            r#"swarmcast_origin_requests_total{kind="other",status="418"} 1"#,
+            r#"swarmcast_origin_response_bytes_total{kind="other"} 10"#,
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
         assert!(
-            text.contains(r#"swarmcast_origin_requests_total{kind="segment",status="206"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"swarmcast_origin_response_bytes_total{kind="segment"} 1024"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"swarmcast_origin_requests_total{kind="playlist",status="304"} 1"#),
-            "{text}"
+            !text.contains(r#"status="500""#),
+            "only used series: {text}"
         );
     }
 }

@@ -10,8 +10,10 @@ use swarmcast_testcard::LiveTestcard;
 use tokio::net::TcpListener;
 use warp::Filter;
 
+use crate::cache::FileCache;
 use crate::cli::{Cli, LIVE_PREFIX};
 use crate::cors::Cors;
+use crate::files::Files;
 use crate::handler::{handle, App};
 use crate::metrics::Metrics;
 use crate::mounts::{Mount, Mounts};
@@ -42,10 +44,13 @@ pub async fn run(cli: Cli, stop: impl Future<Output = ()> + Send + 'static) -> R
         tracing::info!(prefix = m.prefix(), dir = %m.dir().display(), "serving");
     }
 
+    let metrics = Metrics::default();
+    let cache = FileCache::new(cli.cache_mb.saturating_mul(1 << 20));
     let app = Arc::new(App {
         mounts: Mounts::new(mounts),
         cors,
-        metrics: Metrics::default(),
+        files: Files::new(cache, metrics.cache_counters()),
+        metrics,
     });
     let routes = warp::method()
         .and(warp::path::full())

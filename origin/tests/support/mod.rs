@@ -1,6 +1,9 @@
 //! Runs the real `swarmcast-origin` binary on a free 127.0.0.1 port for a
 //! test, and kills it (with its process group, ffmpeg included) when dropped.
 
+// Each test crate includes this module and uses a part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
@@ -18,9 +21,15 @@ impl Origin {
     /// Starts the origin with `args` after `--listen 127.0.0.1:0`; returns
     /// once it has printed its URL, i.e. once it accepts connections.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// As [`Origin::start`], with extra environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_swarmcast-origin"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -38,6 +47,11 @@ impl Origin {
             .to_string();
         let addr = url.trim_start_matches("http://").to_string();
         Self { child, url, addr }
+    }
+
+    /// Also the id of its process group.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM and waits (at most `limit`) for the exit.

@@ -1,0 +1,94 @@
+//! The real binary with `--testcard` and real ffmpeg: the live playlists and
+//! a segment are served over HTTP, and SIGTERM stops ffmpeg, removes the test
+//! card's temporary folder and exits cleanly.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use m3u8_rs::Playlist;
+use reqwest::StatusCode;
+use support::Origin;
+
+/// Polls `path` until it answers 200 and `ready` accepts the body.
+async fn fetch_when(origin: &Origin, path: &str, ready: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = reqwest::get(format!("{}{path}", origin.url)).await.unwrap();
+        if res.status() == StatusCode::OK {
+            let body = res.bytes().await.unwrap().to_vec();
+            if ready(&body) {
+                return body;
+            }
+        }
+        assert!(Instant::now() < deadline, "{path} not served in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The test card folders in `tmp` (its temporary folder is made there).
+fn testcard_dirs(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("swarmcast-testcard-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn live_testcard_is_served_and_cleaned_up_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut origin = Origin::start_with_env(
+        &[
+            "--testcard",
+            "--renditions",
+            "144p",
+            "--segment-seconds",
+            "1",
+            "--window",
+            "3",
+        ],
+        &[("TMPDIR", tmp.path())],
+    );
+    assert_eq!(testcard_dirs(tmp.path()).len(), 1, "one test card folder");
+
+    let master = fetch_when(&origin, "/live/master.m3u8", |_| true).await;
+    let Ok((_, Playlist::MasterPlaylist(master))) = m3u8_rs::parse_playlist(&master) else {
+        panic!("not a master playlist");
+    };
+    let media_path = format!("/live/{}", master.variants[0].uri);
+    let media = fetch_when(
+        &origin,
+        &media_path,
+        |body| matches!(m3u8_rs::parse_media_playlist(body), Ok((_, m)) if !m.segments.is_empty()),
+    )
+    .await;
+    let (_, media) = m3u8_rs::parse_media_playlist(&media).unwrap();
+    let rendition = media_path.rsplit_once('/').unwrap().0;
+    let segment = format!("{rendition}/{}", media.segments[0].uri);
+    let res = reqwest::get(format!("{}{segment}", origin.url))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{segment}");
+    assert_eq!(res.headers()["content-type"], "video/mp2t");
+    let body = res.bytes().await.unwrap();
+    assert_eq!(body.first(), Some(&0x47), "an MPEG-TS segment");
+
+    let exit = origin.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{exit}");
+    assert!(
+        testcard_dirs(tmp.path()).is_empty(),
+        "test card folder left behind"
+    );
+    let group = Command::new("pgrep")
+        .args(["-g", &origin.pid().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        group.stdout.is_empty(),
+        "processes left: {}",
+        String::from_utf8_lossy(&group.stdout)
+    );
+}
