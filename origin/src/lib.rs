@@ -15,5 +15,6 @@ mod mounts;
 mod server;
 pub mod shutdown;
 mod version;
+mod workers;
 
 pub use server::run;

@@ -1,13 +1,13 @@
 //! Puts the origin together: mounts (with the live test card at /live),
-//! the warp service, the listening socket, and an orderly shutdown.
+//! the warp service, the worker threads that serve it, and an orderly
+//! shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use swarmcast_testcard::LiveTestcard;
-use tokio::net::TcpListener;
 use warp::Filter;
 
 use crate::cache::FileCache;
@@ -17,6 +17,7 @@ use crate::files::Files;
 use crate::handler::{handle, App};
 use crate::metrics::Metrics;
 use crate::mounts::{Mount, Mounts};
+use crate::workers::Workers;
 
 /// How long open connections may finish their responses after a stop signal.
 const DRAIN: Duration = Duration::from_secs(3);
@@ -24,10 +25,6 @@ const DRAIN: Duration = Duration::from_secs(3);
 /// Runs the origin until `stop` resolves.
 pub async fn run(cli: Cli, stop: impl Future<Output = ()> + Send + 'static) -> Result<()> {
     let cors = Cors::from_origins(&cli.cors_origins).map_err(anyhow::Error::msg)?;
-    let listener = TcpListener::bind(cli.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cli.listen))?;
-    let addr = listener.local_addr()?;
 
     let mut mounts = cli.mounts.clone();
     if let Some(root) = &cli.root {
@@ -61,6 +58,16 @@ pub async fn run(cli: Cli, stop: impl Future<Output = ()> + Send + 'static) -> R
             async move { handle(&app, method, path.as_str(), headers, remote).await }
         });
 
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (workers, addr) = match Workers::start(cli.listen, cores, routes) {
+        Ok(started) => started,
+        Err(e) => {
+            if let Some(live) = testcard {
+                live.stop().await;
+            }
+            return Err(e);
+        }
+    };
     println!("swarmcast-origin listening on http://{addr}");
     tracing::info!("listening on http://{addr}");
     if testcard.is_some() {
@@ -70,22 +77,9 @@ pub async fn run(cli: Cli, stop: impl Future<Output = ()> + Send + 'static) -> R
         );
     }
 
-    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = warp::serve(routes)
-        .incoming(listener)
-        .graceful(async {
-            let _ = drain_rx.await;
-        })
-        .run();
-    tokio::pin!(server);
-    tokio::select! {
-        _ = &mut server => {}
-        _ = stop => {
-            let _ = drain_tx.send(());
-            if tokio::time::timeout(DRAIN, &mut server).await.is_err() {
-                tracing::warn!("connections still open after {DRAIN:?}; closing them");
-            }
-        }
+    stop.await;
+    if tokio::time::timeout(DRAIN, workers.drain()).await.is_err() {
+        tracing::warn!("connections still open after {DRAIN:?}; closing them");
     }
     if let Some(live) = testcard {
         live.stop().await;
