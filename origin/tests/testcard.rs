@@ -12,18 +12,26 @@ use m3u8_rs::Playlist;
 use reqwest::StatusCode;
 use support::Origin;
 
-/// Polls `path` until it answers 200 and `ready` accepts the body.
+/// Polls `path` until it answers 200 and `ready` accepts the body. Errors
+/// while polling count as "not yet" (the test card starts in the background).
 async fn fetch_when(origin: &Origin, path: &str, ready: impl Fn(&[u8]) -> bool) -> Vec<u8> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let res = reqwest::get(format!("{}{path}", origin.url)).await.unwrap();
-        if res.status() == StatusCode::OK {
-            let body = res.bytes().await.unwrap().to_vec();
-            if ready(&body) {
-                return body;
+        let last = match reqwest::get(format!("{}{path}", origin.url)).await {
+            Ok(res) if res.status() == StatusCode::OK => {
+                let body = res.bytes().await.unwrap().to_vec();
+                if ready(&body) {
+                    return body;
+                }
+                "a body that is not ready".to_string()
             }
-        }
-        assert!(Instant::now() < deadline, "{path} not served in time");
+            Ok(res) => format!("status {}", res.status()),
+            Err(e) => format!("{e:?}"),
+        };
+        assert!(
+            Instant::now() < deadline,
+            "{path} not served in time: {last}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
