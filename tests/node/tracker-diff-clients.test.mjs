@@ -32,16 +32,26 @@ function makeClient (Client, url, infoHash, peerId) {
   return { client, problems }
 }
 
-/** The next event `name` from the client, without the fields that name the tracker. */
+/**
+ * The next event `name` about the client's own swarm, without the fields that
+ * name the tracker. Clients sharing a socket each see every scrape reply on
+ * it, so replies about other swarms are skipped.
+ */
 function next (client, name, step) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${step}: no '${name}' event within 3 s`)), 3000)
-    client.once(name, data => {
+    const timer = setTimeout(() => {
+      client.off(name, onEvent)
+      reject(new Error(`${step}: no '${name}' event within 3 s`))
+    }, 3000)
+    function onEvent (data) {
+      if (data.infoHash !== undefined && data.infoHash !== client.infoHash) return
       clearTimeout(timer)
+      client.off(name, onEvent)
       const { announce, interval, ...rest } = data
       if (interval !== undefined) assert.ok(Number.isInteger(interval) && interval > 0, `interval ${interval}`)
       resolve(rest)
-    })
+    }
+    client.on(name, onEvent)
   })
 }
 
