@@ -3,6 +3,7 @@
 //! shutdown.
 
 use std::future::Future;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,14 +69,18 @@ pub async fn run(cli: Cli, stop: impl Future<Output = ()> + Send + 'static) -> R
             return Err(e);
         }
     };
-    println!("swarmcast-origin listening on http://{addr}");
-    tracing::info!("listening on http://{addr}");
+    let mut startup = format!("swarmcast-origin listening on http://{addr}\n");
     if testcard.is_some() {
-        println!(
-            "live test card: http://{addr}{LIVE_PREFIX}/{}",
-            swarmcast_testcard::MASTER_PLAYLIST
-        );
+        let master = swarmcast_testcard::MASTER_PLAYLIST;
+        startup += &format!("live test card: http://{addr}{LIVE_PREFIX}/{master}\n");
     }
+    // Not `println!`: it panics when stdout is closed (e.g. a script that read
+    // the first line and went away), and a closed stdout must not stop a server.
+    let mut stdout = std::io::stdout();
+    let _ = stdout
+        .write_all(startup.as_bytes())
+        .and_then(|()| stdout.flush());
+    tracing::info!("listening on http://{addr}");
 
     stop.await;
     if tokio::time::timeout(DRAIN, workers.drain()).await.is_err() {

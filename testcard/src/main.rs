@@ -1,6 +1,7 @@
 //! `swarmcast-testcard`: writes a live or VOD HLS test card into a folder.
 //! Live mode runs until interrupted and then removes what it wrote.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -52,7 +53,9 @@ async fn main() -> Result<()> {
         }
         None => {
             let live = LiveTestcard::start(cli.stream, cli.out.as_deref()).await?;
-            println!("{}", live.master_playlist().display());
+            // Not `println!`: a closed stdout must not end the test card
+            // before it stops ffmpeg and removes its folder.
+            let _ = writeln!(std::io::stdout(), "{}", live.master_playlist().display());
             shutdown_signal().await;
             live.stop().await;
         }
