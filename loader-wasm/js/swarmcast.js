@@ -13,10 +13,15 @@ let wasmReady = null; // one wasm instance per page
 const toStats = ([httpBytes, p2pBytes, rejectedBytes, uploadBytes, http, p2p, lateDeliveries, p2pFallbacks, ...list]) => {
   const peers = [];
   for (let i = 0; i < list.length; i += 3) {
-    peers.push({ id: list[i], downloadedBytes: list[i + 1], uploadedBytes: list[i + 2] });
+    peers.push({ id: peerHex(list[i]), downloadedBytes: list[i + 1], uploadedBytes: list[i + 2] });
   }
   return { httpBytes, p2pBytes, rejectedBytes, uploadBytes, peers, segments: { http, p2p }, lateDeliveries, p2pFallbacks };
 };
+
+// A peer id as pages see it: 40 hex digits from the engine's 20 bytes. Other
+// values (null for HTTP, a connection number before the handshake) pass as they are.
+const peerHex = (id) =>
+  id instanceof Uint8Array ? Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("") : id;
 
 // stats() before the engine runs (or if it could not start).
 const EMPTY_STATS = Object.freeze(toStats([0, 0, 0, 0, 0, 0, 0, 0]));
@@ -42,7 +47,7 @@ const engineArgs = (o) => [
     ...FLAGS.map((k) => (typeof o[k] === "boolean" ? +o[k] : -1)),
     ...NUMBERS.map((k) => (typeof o[k] === "number" && o[k] >= 0 ? o[k] : -1)),
   ]),
-  Array.isArray(o.trackers) ? o.trackers.filter((t) => typeof t === "string").join("\n") : undefined,
+  Array.isArray(o.trackers) ? o.trackers : [],
   typeof o.swarmId === "string" ? o.swarmId : undefined,
   // A public STUN server by default, so that viewers behind NAT find each other.
   (typeof o.rtcConfig === "object" && o.rtcConfig) || { iceServers: [{ urls: "stun:stun.l.google.com:19302" }] },
@@ -161,7 +166,7 @@ export class Swarmcast extends EventTarget {
         this.#hls.url ?? details.url,
         rendition(details.url),
         details.live,
-        urls.join("\n"), // no URL contains a newline
+        urls,
         new Float64Array(nums),
       ),
     );
@@ -182,6 +187,7 @@ export class Swarmcast extends EventTarget {
   // Engine events, flat (kinds and fields: loader-wasm/src/shell/events.rs):
   // per-request ones go to the loader, the rest to listeners.
   #event(kind, id, a, b, c, value, text) {
+    if (kind < 5) text = peerHex(text);
     const load = this.#loads.get(id);
     switch (kind) {
       case 0:
@@ -199,7 +205,7 @@ export class Swarmcast extends EventTarget {
         this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: text });
         break;
       default: {
-        const detail = { where: text, message: String(value) };
+        const detail = { where: text, message: String(value?.message ?? value) };
         this.#emit("error", a < 0 ? detail : { ...detail, tracker: a });
       }
     }

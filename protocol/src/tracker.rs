@@ -7,7 +7,6 @@
 //! or re-escaping; the loader uses [`SessionDescription`] and lets the
 //! browser's own JSON do the encoding, so no JSON code ships in its wasm.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -394,7 +393,40 @@ pub enum ScrapeAction {
 pub struct ScrapeResponse {
     #[serde(default)]
     pub action: ScrapeAction,
-    pub files: BTreeMap<InfoHash, ScrapeStats>,
+    /// In memory a list, on the wire an object keyed by info_hash: the
+    /// loader's wasm then carries no map code for a reply it never gets.
+    #[serde(with = "files_as_object")]
+    pub files: Vec<(InfoHash, ScrapeStats)>,
+}
+
+mod files_as_object {
+    use super::*;
+    use serde::de::MapAccess;
+    use serde::Serializer;
+
+    type Files = Vec<(InfoHash, ScrapeStats)>;
+
+    pub fn serialize<S: Serializer>(files: &Files, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(files.iter().map(|(hash, stats)| (hash, stats)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Files, D::Error> {
+        struct FilesVisitor;
+        impl<'de> Visitor<'de> for FilesVisitor {
+            type Value = Files;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of scrape counts keyed by info_hash")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Files, A::Error> {
+                let mut files = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    files.push(entry);
+                }
+                Ok(files)
+            }
+        }
+        d.deserialize_map(FilesVisitor)
+    }
 }
 
 /// `{"failure reason": ..., action?, info_hash?}`.
@@ -592,7 +624,7 @@ mod tests {
             }),
             ServerMessage::Scrape(ScrapeResponse {
                 action: ScrapeAction::Scrape,
-                files: BTreeMap::from([(h, ScrapeStats::default())]),
+                files: vec![(h, ScrapeStats::default())],
             }),
             ServerMessage::Error(ErrorResponse {
                 failure_reason: "nope".into(),

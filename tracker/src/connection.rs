@@ -329,7 +329,7 @@ impl Connection {
 
     fn scrape(&self, request: ScrapeRequest) -> Next {
         self.shared.stats.count(Kind::Scrape, 1);
-        let files = if request.info_hashes.is_empty() {
+        let mut files = if request.info_hashes.is_empty() {
             if !self.shared.config.allow_full_scrape {
                 return self.failure("full scrape is disabled".into(), Some("scrape"), None);
             }
@@ -337,9 +337,12 @@ impl Connection {
         } else {
             self.shared.swarms.scrape(&request.info_hashes)
         };
+        // One entry per swarm, in a stable order, however the request listed them.
+        files.sort_unstable_by_key(|(hash, _)| *hash);
+        files.dedup_by_key(|(hash, _)| *hash);
         let response = ScrapeResponse {
             action: ScrapeAction::Scrape,
-            files: files.into_iter().collect(),
+            files,
         };
         Next::Reply(serde_json::to_string(&response).expect("serialisable"))
     }

@@ -321,8 +321,6 @@ pub enum Event {
     PeerConnected { conn: ConnId, peer_id: PeerId },
     /// A connected peer went away (closed, timed out, misbehaved or rejected).
     PeerClosed { conn: ConnId, peer_id: PeerId },
-    /// A segment became complete in the store.
-    SegmentLoaded { sn: u64, bytes: u64, source: Source },
     /// Bytes of segment data received.
     BytesDown { source: Source, bytes: u64 },
     /// Bytes of segment data sent to a peer.

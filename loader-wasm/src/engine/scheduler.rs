@@ -17,13 +17,6 @@ impl Engine {
         self.swarm.as_ref()?.time_to_deadline(id, self.now)
     }
 
-    pub(super) fn sn_of(&self, id: u64) -> u64 {
-        self.swarm
-            .as_ref()
-            .and_then(|s| s.segment(id))
-            .map_or(id, |s| s.sn)
-    }
-
     /// Our rendezvous rank for `id` among ourselves and ready peers (0 = seeder).
     fn seed_rank(&self, id: u64) -> u64 {
         let mine = identity::rendezvous(&self.peer_id, id);

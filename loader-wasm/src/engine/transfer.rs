@@ -286,7 +286,6 @@ impl Engine {
                 Source::P2p(conn)
             }
         };
-        let bytes = d.buf.len() as u64;
         let data: Rc<[u8]> = d.buf.into();
         let shared = !(self.cfg.validate_p2p && matches!(source, Source::P2p(_)));
         let took = Took {
@@ -297,11 +296,6 @@ impl Engine {
         self.force_http.remove(&id);
         let added: &[u64] = if shared { &[id] } else { &[] };
         self.broadcast_have(added, &evicted);
-        self.out.push_back(Output::Event(Event::SegmentLoaded {
-            sn: self.sn_of(id),
-            bytes,
-            source,
-        }));
         self.deliver_stored(id);
     }
 

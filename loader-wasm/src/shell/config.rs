@@ -2,6 +2,8 @@
 //! JS glue (`js/swarmcast.js`) has already checked their types and flattened
 //! them, so the wasm needs no property lookups by name.
 
+use js_sys::Array;
+
 use crate::engine::{Config, Millis};
 
 /// `settings` holds, in this order, each -1 when the page left it unset (or
@@ -9,12 +11,8 @@ use crate::engine::{Config, Millis};
 /// `testOnlyCorruptUploads`, `validateP2p` (1 or 0); the counts `maxPeers`,
 /// `maxHttpDownloads`, `maxP2PDownloads`, `memoryCapBytes`; the windows
 /// `httpWindowSeconds`, `p2pWindowSeconds`, `seedWindowSeconds` (seconds); the
-/// timeouts `p2pTimeoutMs`, `httpTimeoutMs`. `trackers` is None when unset.
-pub fn engine_config(
-    settings: &[f64],
-    trackers: Option<String>,
-    swarm_id: Option<String>,
-) -> Config {
+/// timeouts `p2pTimeoutMs`, `httpTimeoutMs`. `trackers` are the tracker URLs.
+pub fn engine_config(settings: &[f64], trackers: &Array, swarm_id: Option<String>) -> Config {
     let mut c = Config::default();
     let mut given = settings.iter().map(|v| Some(*v).filter(|v| *v >= 0.0));
     let mut next = || given.next().flatten();
@@ -49,18 +47,14 @@ pub fn engine_config(
             *ms = (v * scale) as Millis;
         }
     }
-    if let Some(urls) = trackers {
-        c.trackers = lines(&urls);
-    }
+    c.trackers = strings(trackers).filter(|url| !url.is_empty()).collect();
     c.swarm_id = swarm_id;
     c
 }
 
-/// The non-empty lines of `text`: the glue joins URL lists with '\n', which
-/// no URL contains.
-fn lines(text: &str) -> Vec<String> {
-    text.split('\n')
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
+/// The strings of a JS array, one per element ("" for a non-string), so
+/// positions stay aligned. Cheaper in the wasm than joining them in JS and
+/// splitting them here.
+pub fn strings(list: &Array) -> impl Iterator<Item = String> + '_ {
+    list.iter().map(|v| v.as_string().unwrap_or_default())
 }

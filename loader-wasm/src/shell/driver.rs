@@ -11,7 +11,7 @@ use std::{
 };
 
 use js_sys::Uint8Array;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use super::{
     events::{EventSink, Kind},
@@ -316,9 +316,6 @@ impl Driver {
                 self.events
                     .send(Kind::Error, 0, nums, &reason.into(), &"tracker".into());
             }
-            // The glue reports "segmentloaded" when hls.js receives a segment,
-            // after validation; the engine's store-level event adds nothing.
-            Event::SegmentLoaded { .. } => {}
         }
     }
 
@@ -336,12 +333,9 @@ impl Driver {
             .map_or_else(|| JsValue::from(conn.0), peer_id)
     }
 
+    /// `error` goes to the glue as it is; the glue takes its message.
     fn error(&self, place: &str, error: JsValue) {
-        let message = match error.dyn_ref::<js_sys::Error>() {
-            Some(e) => e.message().into(),
-            None => error,
-        };
         self.events
-            .send(Kind::Error, 0, [-1.0, 0.0, 0.0], &message, &place.into());
+            .send(Kind::Error, 0, [-1.0, 0.0, 0.0], &error, &place.into());
     }
 }

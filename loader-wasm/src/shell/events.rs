@@ -41,7 +41,7 @@ pub enum Kind {
     PeerClose = 3,
     /// a = bytes; b = 0 HTTP, 1 from a peer, 2 uploaded; text = peer id or null.
     Bytes = 4,
-    /// value = message; text = where; a = tracker index, or -1.
+    /// value = the error or its message; text = where; a = tracker index, or -1.
     Error = 5,
 }
 

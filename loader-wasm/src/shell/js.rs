@@ -1,24 +1,15 @@
 //! Engine values for the public API (peer ids, the stats snapshot).
 //! Field names here are the documented ones in `js/swarmcast.d.ts`.
 
-use js_sys::Array;
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsValue;
 
 use crate::engine::{PeerId, StatsSnapshot};
 
-/// A peer id as the page sees it: 40 lowercase hex digits.
+/// A peer id for the glue: its 20 bytes, which the glue shows as 40 hex
+/// digits (`peerHex` in `js/swarmcast.js`).
 pub fn peer_id(id: &PeerId) -> JsValue {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let s: String = id
-        .iter()
-        .flat_map(|b| {
-            [
-                HEX[(b >> 4) as usize] as char,
-                HEX[(b & 15) as usize] as char,
-            ]
-        })
-        .collect();
-    s.into()
+    Uint8Array::from(&id[..]).into()
 }
 
 /// `Swarmcast.stats()` as a flat list the glue turns into the documented

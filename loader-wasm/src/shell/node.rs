@@ -4,11 +4,11 @@
 
 use std::rc::Rc;
 
-use js_sys::Math;
+use js_sys::{Array, Math};
 use wasm_bindgen::prelude::*;
 
 use super::{
-    config::engine_config,
+    config::{engine_config, strings},
     driver::{Driver, Step},
     events::EventSink,
     js,
@@ -37,12 +37,12 @@ impl Node {
     #[wasm_bindgen(constructor)]
     pub fn new(
         settings: Vec<f64>,
-        trackers: Option<String>,
+        trackers: Array,
         swarm_id: Option<String>,
         rtc_config: JsValue,
         events: EventSink,
     ) -> Node {
-        let config = engine_config(&settings, trackers, swarm_id);
+        let config = engine_config(&settings, &trackers, swarm_id);
         let low_water = config.channel_low_water as u32;
         // 53 random bits; the engine derives its peer id and choices from them.
         let seed = (Math::random() * 9_007_199_254_740_992.0) as u64;
@@ -54,22 +54,21 @@ impl Node {
     }
 
     /// A media playlist was loaded or refreshed. `urls` holds the segment
-    /// URLs joined by '\n' (which no URL contains); `nums` five numbers per
-    /// segment: sn, start (ms), duration (ms), rangeStart, rangeEnd.
+    /// URLs; `nums` five numbers per segment: sn, start (ms), duration (ms),
+    /// rangeStart, rangeEnd.
     pub fn playlist(
         &self,
         manifest_url: String,
         rendition: String,
         live: bool,
-        urls: &str,
+        urls: Array,
         nums: &[f64],
     ) {
-        let segments = urls
-            .split('\n')
+        let segments = strings(&urls)
             .zip(nums.chunks_exact(5))
             .map(|(url, n)| SegmentInfo {
                 sn: n[0] as u64,
-                url: url.into(),
+                url,
                 range: byte_range(n[3], n[4]),
                 start_ms: n[1] as u64,
                 duration_ms: n[2] as u64,

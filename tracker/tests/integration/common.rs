@@ -130,7 +130,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             .await;
         match self.recv().await {
             ServerMessage::Scrape(response) => {
-                swarms.iter().map(|s| response.files[&id(*s)]).collect()
+                let stats_of = |s: u8| {
+                    let (_, stats) = response.files.iter().find(|(h, _)| *h == id(s)).unwrap();
+                    *stats
+                };
+                swarms.iter().map(|&s| stats_of(s)).collect()
             }
             other => panic!("expected a scrape reply, got {other:?}"),
         }
