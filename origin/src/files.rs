@@ -51,9 +51,10 @@ impl Files {
         headers: &HeaderMap,
         with_body: bool,
     ) -> std::io::Result<Option<Loaded>> {
+        let mut path = Cow::Borrowed(path);
         if let Some(cache) = &self.cache {
-            let Some((file, meta)) = stat(path)? else {
-                cache.forget(path);
+            let Some((file, meta)) = stat(&path)? else {
+                cache.forget(&path);
                 return Ok(None);
             };
             if let Some(hit) = cache.get(&file, &meta) {
@@ -61,8 +62,10 @@ impl Files {
                 return Ok(Some(answer(&hit.version, &hit.body, headers, with_body)));
             }
             self.counters.miss.inc();
+            // Already resolved to the folder's index, if it was a folder.
+            path = Cow::Owned(file.into_owned());
         }
-        let (cache, path, headers) = (self.cache.clone(), path.to_path_buf(), headers.clone());
+        let (cache, path, headers) = (self.cache.clone(), path.into_owned(), headers.clone());
         tokio::task::spawn_blocking(move || read(cache.as_deref(), path, &headers, with_body))
             .await
             .map_err(std::io::Error::other)?

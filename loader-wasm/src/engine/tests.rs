@@ -385,34 +385,7 @@ fn an_origin_ignoring_the_range_still_yields_the_whole_segment() {
 
 #[test]
 fn rejected_p2p_data_drops_the_peer_and_refetches_over_http() {
-    let mut r = Rig::new(Config::default());
-    r.input(Input::Playback {
-        position_ms: 22_000,
-        playing: false,
-    });
-    let conn = r.connect(*b"-SC0100-remoteremote");
-    // Segment 14 is 6 s ahead: fetched from the peer as soon as it has it.
-    let mut out = r.peer_says(
-        conn,
-        Message::Have {
-            added: vec![14],
-            removed: vec![],
-        },
-    );
-    out.extend(r.request(1, 14));
-    let Some(Message::Request { req, .. }) = sent(&out, conn).pop() else {
-        panic!()
-    };
-    let out = r.peer_says(
-        conn,
-        Message::Data {
-            req,
-            offset: 0,
-            total: 3,
-            bytes: vec![1, 2, 3],
-        },
-    );
-    assert_eq!(delivered(&out)[0].2, Source::P2p(conn));
+    let (mut r, conn, _) = p2p_segment_with_a_watcher(Config::default());
     let out = r.input(Input::SegmentRejected { req: RequestId(1) });
     assert!(out
         .iter()

@@ -4,6 +4,7 @@
 
 use js_sys::Array;
 
+use super::js::strings;
 use crate::engine::{Config, Millis};
 
 /// `settings` holds, in this order, each -1 when the page left it unset (or
@@ -50,11 +51,4 @@ pub fn engine_config(settings: &[f64], trackers: &Array, swarm_id: Option<String
     c.trackers = strings(trackers).filter(|url| !url.is_empty()).collect();
     c.swarm_id = swarm_id;
     c
-}
-
-/// The strings of a JS array, one per element ("" for a non-string), so
-/// positions stay aligned. Cheaper in the wasm than joining them in JS and
-/// splitting them here.
-pub fn strings(list: &Array) -> impl Iterator<Item = String> + '_ {
-    list.iter().map(|v| v.as_string().unwrap_or_default())
 }

@@ -8,10 +8,10 @@ use js_sys::{Array, Math};
 use wasm_bindgen::prelude::*;
 
 use super::{
-    config::{engine_config, strings},
+    config::engine_config,
     driver::{Driver, Step},
     events::EventSink,
-    js,
+    js::{self, strings},
     timer::now_ms,
 };
 use crate::engine::{ByteRange, Engine, Input, Playlist, RequestId, SegmentInfo};
