@@ -134,3 +134,38 @@ fn p2p_off_is_plain_http() {
         assert!(sim.stats(i).peers.is_empty());
     }
 }
+
+/// Six viewers over three levels, two of them switching level every 5 s
+/// (0, 2, 1, 0, …). Every segment a player receives is checked against its
+/// own level's bytes by the simulation itself.
+fn abr_sim(live: bool, seed: u64) -> Sim {
+    let mut cfg = SimConfig::live(6);
+    cfg.live = live;
+    cfg.levels = 3;
+    cfg.switchers = vec![4, 5];
+    cfg.seed = seed;
+    Sim::new(cfg)
+}
+
+#[test]
+fn viewers_on_different_and_switching_levels_get_their_own_bytes() {
+    for (live, seed) in [(true, 1), (false, 3)] {
+        let mut sim = abr_sim(live, seed);
+        let ratio = live_ratio(&mut sim, 30_000, 60);
+        let (p2p, all) = [4, 5].iter().fold((0, 0), |(p, a), &i| {
+            let (pi, ai) = sim.after_switch(i);
+            (p + pi, a + ai)
+        });
+        eprintln!(
+            "abr live={live} seed {seed}: p2p ratio {ratio:.3}; switchers got {p2p} of {all} \
+             segments right after a switch from peers"
+        );
+        assert_eq!(sim.misses(), vec![], "live={live} seed {seed}");
+        // Two viewers per level: at best half of each level's bytes are P2P.
+        assert!(ratio >= 0.3, "live={live} seed {seed}: ratio {ratio:.3}");
+        assert!(
+            p2p * 3 >= all,
+            "switchers kept P2P after switching: {p2p} of {all}"
+        );
+    }
+}

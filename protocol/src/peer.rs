@@ -6,19 +6,25 @@
 //! Decoding checks every count against the bytes actually present, so a
 //! hostile peer cannot make us allocate more than it sent.
 //!
-//! Segment ids are `u64` within one swarm (one rendition): the media sequence
-//! number for live streams, the segment index for VOD.
+//! One swarm is one piece of content; it carries several streams (each video
+//! level, each alternate audio or subtitle rendition), so one data channel
+//! serves all of them and an ABR switch keeps its peers. A segment is named on
+//! the wire by its stream (a `u64` hash of the stream's name, the same for
+//! every viewer) and its media sequence number; a request also carries the
+//! segment's fingerprint (a hash of its URL identity and byte range), and a
+//! holder serves only bytes stored under that very fingerprint, so a media
+//! sequence reset or a reused number never answers with another resource.
 
 use thiserror::Error;
 
 /// Version carried in the handshake; peers with another major version are dropped.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Largest message we send; browsers deliver up to 16 KiB messages reliably.
 pub const MAX_MESSAGE: usize = 16 * 1024;
 /// Largest `Data` payload such that the whole message fits in [`MAX_MESSAGE`]
 /// (tag + three worst-case varints: 1 + 5 + 10 + 10 bytes).
 pub const MAX_CHUNK: usize = MAX_MESSAGE - 26;
-/// Most ids in one `Have` message: 2 lists × 10-byte varints stay < 16 KiB.
+/// Most ids in one `Have` message: the stream and 2 lists × 10-byte varints stay < 16 KiB.
 pub const MAX_HAVE_IDS: usize = 800;
 
 const TAG_HANDSHAKE: u8 = 1;
@@ -40,11 +46,22 @@ pub enum Message {
         /// The swarm's 20-byte info_hash: both sides must agree.
         swarm: [u8; 20],
     },
-    /// Change to the sender's set of complete segments since its last `Have`
-    /// (the first one after the handshake is the full set).
-    Have { added: Vec<u64>, removed: Vec<u64> },
-    /// Ask for segment `segment` starting at byte `offset` (non-zero to resume).
-    Request { req: u32, segment: u64, offset: u64 },
+    /// Change to the sender's set of complete segments of `stream` since its
+    /// last `Have` for that stream (the first ones after the handshake list
+    /// everything it holds).
+    Have {
+        stream: u64,
+        added: Vec<u64>,
+        removed: Vec<u64>,
+    },
+    /// Ask for the whole segment `segment` of `stream` whose fingerprint is
+    /// `fingerprint`; anything else held under that number is `Absent`.
+    Request {
+        req: u32,
+        stream: u64,
+        segment: u64,
+        fingerprint: u64,
+    },
     /// Stop sending for `req`.
     Cancel { req: u32 },
     /// Bytes `offset..offset+bytes.len()` of the segment of `req`, whose
@@ -57,9 +74,10 @@ pub enum Message {
     },
     /// The sender does not hold (or will not upload) the segment of `req`.
     Absent { req: u32 },
-    /// The sender started fetching `segment` over HTTP and will announce it
-    /// with `Have`: live-edge coordination, so others need not fetch it too.
-    Fetching { segment: u64 },
+    /// The sender started fetching `segment` of `stream` over HTTP and will
+    /// announce it with `Have`: live-edge coordination, so others need not
+    /// fetch it too.
+    Fetching { stream: u64, segment: u64 },
 }
 
 /// Why a message could not be decoded.
@@ -93,20 +111,27 @@ impl Message {
                 out.extend_from_slice(peer_id);
                 out.extend_from_slice(swarm);
             }
-            Message::Have { added, removed } => {
+            Message::Have {
+                stream,
+                added,
+                removed,
+            } => {
                 out.push(TAG_HAVE);
+                put_varint(&mut out, *stream);
                 put_id_list(&mut out, added);
                 put_id_list(&mut out, removed);
             }
             Message::Request {
                 req,
+                stream,
                 segment,
-                offset,
+                fingerprint,
             } => {
                 out.push(TAG_REQUEST);
                 put_varint(&mut out, u64::from(*req));
+                put_varint(&mut out, *stream);
                 put_varint(&mut out, *segment);
-                put_varint(&mut out, *offset);
+                put_varint(&mut out, *fingerprint);
             }
             Message::Cancel { req } => {
                 out.push(TAG_CANCEL);
@@ -129,8 +154,9 @@ impl Message {
                 out.push(TAG_ABSENT);
                 put_varint(&mut out, u64::from(*req));
             }
-            Message::Fetching { segment } => {
+            Message::Fetching { stream, segment } => {
                 out.push(TAG_FETCHING);
+                put_varint(&mut out, *stream);
                 put_varint(&mut out, *segment);
             }
         }
@@ -150,13 +176,15 @@ impl Message {
                 swarm: r.array()?,
             },
             TAG_HAVE => Message::Have {
+                stream: r.varint()?,
                 added: r.id_list()?,
                 removed: r.id_list()?,
             },
             TAG_REQUEST => Message::Request {
                 req: r.varint_u32()?,
+                stream: r.varint()?,
                 segment: r.varint()?,
-                offset: r.varint()?,
+                fingerprint: r.varint()?,
             },
             TAG_CANCEL => Message::Cancel {
                 req: r.varint_u32()?,
@@ -178,6 +206,7 @@ impl Message {
                 req: r.varint_u32()?,
             },
             TAG_FETCHING => Message::Fetching {
+                stream: r.varint()?,
                 segment: r.varint()?,
             },
             tag => return Err(DecodeError::UnknownTag(tag)),
@@ -189,14 +218,16 @@ impl Message {
     }
 }
 
-/// Splits a have-delta into messages of at most [`MAX_HAVE_IDS`] ids each.
-pub fn have_messages(added: &[u64], removed: &[u64]) -> Vec<Message> {
+/// Splits a have-delta of one stream into messages of at most
+/// [`MAX_HAVE_IDS`] ids each.
+pub fn have_messages(stream: u64, added: &[u64], removed: &[u64]) -> Vec<Message> {
     let mut out = Vec::new();
     let (mut a, mut r) = (added, removed);
     while !a.is_empty() || !r.is_empty() || out.is_empty() {
         let na = a.len().min(MAX_HAVE_IDS);
         let nr = r.len().min(MAX_HAVE_IDS - na);
         out.push(Message::Have {
+            stream,
             added: a[..na].to_vec(),
             removed: r[..nr].to_vec(),
         });
@@ -314,20 +345,23 @@ mod tests {
                 }
             ),
             (
+                any::<u64>(),
                 prop::collection::vec(any::<u64>(), 0..400),
                 prop::collection::vec(any::<u64>(), 0..400)
             )
-                .prop_map(|(a, r)| Message::Have {
+                .prop_map(|(stream, a, r)| Message::Have {
+                    stream,
                     added: sorted(a),
                     removed: sorted(r)
                 }),
-            (any::<u32>(), any::<u64>(), any::<u64>()).prop_map(|(req, segment, offset)| {
-                Message::Request {
+            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+                |(req, stream, segment, fingerprint)| Message::Request {
                     req,
+                    stream,
                     segment,
-                    offset,
+                    fingerprint,
                 }
-            }),
+            ),
             any::<u32>().prop_map(|req| Message::Cancel { req }),
             (
                 any::<u32>(),
@@ -342,7 +376,8 @@ mod tests {
                     bytes
                 }),
             any::<u32>().prop_map(|req| Message::Absent { req }),
-            any::<u64>().prop_map(|segment| Message::Fetching { segment }),
+            (any::<u64>(), any::<u64>())
+                .prop_map(|(stream, segment)| Message::Fetching { stream, segment }),
         ]
     }
 
@@ -361,18 +396,20 @@ mod tests {
 
         #[test]
         fn have_split_preserves_every_id(
+            stream in any::<u64>(),
             a in prop::collection::btree_set(any::<u64>(), 0..3000),
             r in prop::collection::btree_set(any::<u64>(), 0..3000),
         ) {
             let a: Vec<u64> = a.into_iter().collect();
             let r: Vec<u64> = r.into_iter().collect();
             let (mut got_a, mut got_r) = (Vec::new(), Vec::new());
-            for m in have_messages(&a, &r) {
+            for m in have_messages(stream, &a, &r) {
                 let bytes = m.encode();
                 prop_assert!(bytes.len() <= MAX_MESSAGE);
-                let Ok(Message::Have { added, removed }) = Message::decode(&bytes) else {
+                let Ok(Message::Have { stream: s, added, removed }) = Message::decode(&bytes) else {
                     return Err(TestCaseError::fail("not a have"));
                 };
+                prop_assert_eq!(s, stream);
                 got_a.extend(added);
                 got_r.extend(removed);
             }
@@ -385,12 +422,14 @@ mod tests {
     fn more_than_256_ids_do_not_wrap() {
         let ids: Vec<u64> = (1_000..1_300).collect();
         let m = Message::Have {
+            stream: 3,
             added: ids.clone(),
             removed: vec![],
         };
         assert_eq!(
             Message::decode(&m.encode()),
             Ok(Message::Have {
+                stream: 3,
                 added: ids,
                 removed: vec![]
             })
@@ -400,14 +439,16 @@ mod tests {
     #[test]
     fn huge_ids_and_extremes_survive() {
         let m = Message::Have {
+            stream: u64::MAX,
             added: vec![0, 1, u64::MAX - 1, u64::MAX],
             removed: vec![u64::MAX],
         };
         assert_eq!(Message::decode(&m.encode()), Ok(m));
         let m = Message::Request {
             req: u32::MAX,
+            stream: u64::MAX,
             segment: u64::MAX,
-            offset: u64::MAX,
+            fingerprint: u64::MAX,
         };
         assert_eq!(Message::decode(&m.encode()), Ok(m));
     }
@@ -428,7 +469,7 @@ mod tests {
         put_varint(&mut m, u64::from(u32::MAX) + 1);
         assert_eq!(Message::decode(&m), Err(DecodeError::Overflow));
         // Delta sum above u64::MAX.
-        let mut h = vec![TAG_HAVE];
+        let mut h = vec![TAG_HAVE, 0];
         put_varint(&mut h, 2);
         put_varint(&mut h, u64::MAX);
         put_varint(&mut h, 1);
@@ -438,7 +479,7 @@ mod tests {
 
     #[test]
     fn lying_counts_do_not_allocate() {
-        let mut h = vec![TAG_HAVE];
+        let mut h = vec![TAG_HAVE, 0];
         put_varint(&mut h, u64::MAX);
         assert_eq!(Message::decode(&h), Err(DecodeError::Truncated));
     }

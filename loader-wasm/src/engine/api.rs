@@ -55,12 +55,15 @@ pub struct Config {
     pub upload: bool,
     /// WebTorrent tracker URLs (`wss://…`); one socket each.
     pub trackers: Vec<String>,
-    /// Overrides the swarm id (default: manifest URL without its query).
+    /// Names the content independently of URLs (see `identity`): streams are
+    /// then named by their place and attributes in the master playlist and
+    /// segments by their file name, so viewers with per-viewer tokens share a
+    /// swarm. Default: the manifest URL, query included.
     pub swarm_id: Option<String>,
     /// Maximum simultaneous connected (or connecting) peers per swarm.
     pub max_peers: usize,
     /// Maximum simultaneous HTTP segment downloads started ahead of need
-    /// (seeding for the swarm). Urgent hls.js requests are never held back.
+    /// (seeding for the swarm). hls.js requests handed to HTTP are never held back.
     pub http_downloads: usize,
     /// Maximum simultaneous P2P segment downloads.
     pub p2p_downloads: usize,
@@ -78,7 +81,7 @@ pub struct Config {
     pub seed_stagger_ms: Millis,
     /// A peer that sends no bytes for this long is abandoned for that segment.
     pub peer_timeout_ms: Millis,
-    /// Overall cap on one HTTP fetch with no progress.
+    /// A prefetch over HTTP that has not finished in this time is abandoned.
     pub http_timeout_ms: Millis,
     /// Segment store memory cap, bytes (LRU eviction beyond it).
     pub memory_cap: usize,
@@ -148,15 +151,29 @@ pub struct SegmentInfo {
     pub duration_ms: Millis,
 }
 
-/// A (re)loaded media playlist of one rendition (hls.js `LEVEL_LOADED`).
+/// Which of hls.js's stream controllers plays a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamKind {
+    /// A video level (`frag.type == "main"`).
+    Main,
+    /// An alternate audio rendition (`EXT-X-MEDIA:TYPE=AUDIO`).
+    Audio,
+    /// A subtitle rendition (`EXT-X-MEDIA:TYPE=SUBTITLES`).
+    Subtitle,
+}
+
+/// A (re)loaded media playlist of one stream (hls.js `LEVEL_UPDATED`,
+/// `AUDIO_TRACK_LOADED`, `SUBTITLE_TRACK_LOADED`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Playlist {
-    /// The URL of the manifest the player opened (master or media); its query
-    /// is stripped to form the swarm id unless [`Config::swarm_id`] is set.
+    /// The URL of the manifest the player opened (master or media): with its
+    /// query, it names the swarm unless [`Config::swarm_id`] is set.
     pub manifest_url: String,
-    /// A key stable across viewers for this rendition (e.g. the level's
-    /// bitrate, or the media playlist URL without query).
-    pub rendition: String,
+    /// The stream's name, the same for every viewer of the content: the media
+    /// playlist's URL, or with [`Config::swarm_id`] its place and attributes
+    /// in the master playlist. Requests name their stream the same way.
+    pub stream: String,
+    pub kind: StreamKind,
     /// `true` for live (sliding, no `EXT-X-ENDLIST`).
     pub live: bool,
     /// All segments currently listed, in order.
@@ -169,8 +186,8 @@ pub struct Playlist {
 pub enum Input {
     /// The timer armed from `poll_timeout()` fired (extra ticks are harmless).
     Tick,
-    /// A media playlist was loaded or refreshed. The most recent one is the
-    /// active rendition: switching rendition switches swarm.
+    /// A media playlist was loaded or refreshed. Every stream is tracked; the
+    /// most recently loaded or requested one of each kind is prefetched.
     Playlist(Playlist),
     /// Playback position (`video.currentTime`, ms of media time) and whether
     /// it is advancing. Send on `timeupdate`/`seeking`/`playing`/`pause`.
@@ -178,15 +195,21 @@ pub enum Input {
     /// (HTTP unless already stored), so P2P needs it.
     Playback { position_ms: Millis, playing: bool },
     /// hls.js asked for a fragment (`fLoader.load`). Answered by exactly one
-    /// [`Output::Deliver`] or [`Output::FailRequest`] unless aborted first.
+    /// [`Output::Deliver`] or [`Output::LoadOverHttp`] unless aborted first.
+    /// Only bytes stored for this very stream, sn, URL and range answer it.
     SegmentRequest {
         req: RequestId,
-        /// `frag.sn`; with `rendition` it locates the segment in the playlist.
+        /// The fragment's stream, named as in [`Playlist::stream`].
+        stream: String,
+        /// `frag.sn`.
         sn: u64,
-        rendition: String,
         url: String,
         range: Option<ByteRange>,
     },
+    /// hls.js's own loader finished a request handed over by
+    /// [`Output::LoadOverHttp`]: these are the origin's bytes for it, kept
+    /// and shared with peers.
+    RequestLoaded { req: RequestId, data: Vec<u8> },
     /// hls.js aborted the request; no answer will follow.
     AbortRequest { req: RequestId },
     /// The JS `validateSegment` hook refused data from a [`Output::Deliver`]
@@ -221,19 +244,15 @@ pub enum Input {
     ChannelClosed { conn: ConnId },
     /// `bufferedamountlow` fired (buffered ≤ [`Config::channel_low_water`]).
     ChannelBufferedLow { conn: ConnId },
-    /// Response headers of an [`Output::HttpFetch`]. `total` is the body length
-    /// if known. A 200 to a range request means the range was ignored.
-    HttpStarted {
+    /// An [`Output::HttpFetch`] succeeded with this body; its first byte
+    /// arrived at `first_byte` (driver clock).
+    HttpLoaded {
         fetch: FetchId,
-        status: u16,
-        total: Option<u64>,
+        data: Vec<u8>,
+        first_byte: Millis,
     },
-    /// Body bytes, in order.
-    HttpChunk { fetch: FetchId, data: Vec<u8> },
-    /// The body is complete.
-    HttpDone { fetch: FetchId },
-    /// Network error or non-2xx status (`status` if one was received).
-    HttpFailed { fetch: FetchId, status: Option<u16> },
+    /// An [`Output::HttpFetch`] failed (network error, timeout or HTTP error).
+    HttpFailed { fetch: FetchId },
 }
 
 /// Where a segment's bytes came from.
@@ -255,15 +274,6 @@ pub struct Timing {
     pub first_byte_ms: Millis,
     /// Now: when the data is handed over.
     pub end_ms: Millis,
-}
-
-/// Why a request failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailReason {
-    /// HTTP failed with this status (`None`: network error or timeout).
-    Http(Option<u16>),
-    /// The request named a segment the engine cannot fetch (no URL).
-    Unknown,
 }
 
 /// Everything the engine asks its driver to do, in order.
@@ -292,8 +302,9 @@ pub enum Output {
     CloseConnection { conn: ConnId },
     /// Send one binary message (≤ 16 KiB) on the connection's data channel.
     SendData { conn: ConnId, data: Vec<u8> },
-    /// GET `url` (with `Range: bytes=start-(end-1)` if `range`). Report
-    /// `HttpStarted`, `HttpChunk`s, then `HttpDone` or `HttpFailed`.
+    /// Prefetch: load `url` (and `range`) the way hls.js would load that
+    /// fragment (its loader, headers and policies). Report `HttpLoaded` or
+    /// `HttpFailed`.
     HttpFetch {
         fetch: FetchId,
         url: String,
@@ -308,8 +319,10 @@ pub enum Output {
         source: Source,
         timing: Timing,
     },
-    /// Answer request `req` with an error (hls.js `onError`).
-    FailRequest { req: RequestId, reason: FailReason },
+    /// Load request `req` with hls.js's own loader, as if swarmcast were not
+    /// there (its errors, retries and stats then apply unchanged), and report
+    /// the bytes with [`Input::RequestLoaded`].
+    LoadOverHttp { req: RequestId },
     /// Something the application may want to observe.
     Event(Event),
 }

@@ -1,8 +1,9 @@
-//! Who we are and what we share: the swarm key (one swarm per rendition),
-//! its 20-byte tracker info_hash, our peer id, the seeded PRNG behind every
-//! random choice, and the rendezvous hash that elects a segment's seeder.
+//! Who we are and what we share: the swarm key (one swarm per content, all
+//! its streams in it), its 20-byte tracker info_hash, stream ids and segment
+//! fingerprints on the wire, our peer id, the seeded PRNG behind every random
+//! choice, and the rendezvous hash that elects a segment's seeder.
 
-use super::PeerId;
+use super::{ByteRange, PeerId};
 
 /// splitmix64: tiny, seedable and good enough for peer selection and ids.
 pub struct Rng(u64);
@@ -48,28 +49,28 @@ pub fn new_peer_id(rng: &mut Rng) -> PeerId {
     id
 }
 
-/// The swarm key: configured swarm id, else the manifest URL without its
-/// query or fragment (tokens differ per viewer), plus the rendition key.
-pub fn swarm_key(manifest_url: &str, swarm_id: Option<&str>, rendition: &str) -> String {
-    // `split` rather than slicing at `find`: no char-boundary panic path,
-    // which would drag Unicode tables into the wasm.
-    let base = swarm_id
-        .or_else(|| manifest_url.split(['?', '#']).next())
-        .unwrap_or_default();
-    let mut key = String::with_capacity(base.len() + rendition.len() + 1);
-    key.push_str(base);
-    key.push('|');
-    key.push_str(rendition);
-    key
+/// The swarm key: the configured swarm id, else the whole manifest URL. Its
+/// query stays: `play.m3u8?ch=7` and `?ch=9` are different content, and
+/// guessing which parameters are mere tokens could mix them. Viewers with
+/// per-viewer tokens set a swarm id instead.
+pub fn swarm_key<'a>(manifest_url: &'a str, swarm_id: Option<&'a str>) -> &'a str {
+    swarm_id.unwrap_or(manifest_url)
 }
+
+/// 64-bit FNV-1a over `bytes`, continuing from `h`.
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// 20-byte info_hash of a swarm key: FNV-1a-64 over the key, widened with
 /// splitmix under three lane seeds. Only swarmcast clients need to agree.
 pub fn info_hash(key: &str) -> [u8; 20] {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in key.as_bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = fnv(FNV_START, key.as_bytes());
     let mut out = [0u8; 20];
     for (lane, chunk) in out.chunks_mut(8).enumerate() {
         let n = chunk.len();
@@ -78,6 +79,27 @@ pub fn info_hash(key: &str) -> [u8; 20] {
         );
     }
     out
+}
+
+/// The wire id of a stream, from its name (`Playlist::stream`).
+pub fn stream_id(name: &str) -> u64 {
+    mix(fnv(FNV_START, name.as_bytes()))
+}
+
+/// A segment's fingerprint: its URL identity and byte range. Without a swarm
+/// id the URL identity is the whole URL; with one, URLs may carry per-viewer
+/// tokens in the query or the path, so it is the file name alone (the
+/// stream already tells renditions apart).
+pub fn fingerprint(url: &str, range: Option<ByteRange>, by_file_name: bool) -> u64 {
+    let name = if by_file_name {
+        let path = url.split(['?', '#']).next().unwrap_or_default();
+        path.rsplit('/').next().unwrap_or_default()
+    } else {
+        url
+    };
+    let (start, end) = range.map_or((0, 0), |r| (r.start, r.end));
+    let h = fnv(FNV_START, name.as_bytes());
+    mix(fnv(fnv(h, &start.to_le_bytes()), &end.to_le_bytes()))
 }
 
 /// Rendezvous score: the lowest-scoring peer among those that know each
@@ -98,16 +120,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn swarm_key_ignores_query_but_not_rendition() {
-        let a = swarm_key("https://cdn/x/master.m3u8?token=1", None, "720p");
-        let b = swarm_key("https://cdn/x/master.m3u8?token=2#t", None, "720p");
-        let c = swarm_key("https://cdn/x/master.m3u8", None, "360p");
-        assert_eq!(a, b);
-        assert_ne!(info_hash(&a), info_hash(&c));
+    fn swarm_key_keeps_the_query_unless_a_swarm_id_is_set() {
+        let seven = swarm_key("https://cdn/play.m3u8?ch=7", None);
+        let nine = swarm_key("https://cdn/play.m3u8?ch=9", None);
+        assert_ne!(info_hash(seven), info_hash(nine));
         assert_eq!(
-            swarm_key("https://other/", Some("event-42"), "720p"),
-            "event-42|720p"
+            swarm_key("https://cdn/a.m3u8?token=1", Some("event-42")),
+            swarm_key("https://cdn/a.m3u8?token=2", Some("event-42"))
         );
+    }
+
+    #[test]
+    fn fingerprints_tell_urls_and_ranges_apart() {
+        let r = |start, end| Some(ByteRange { start, end });
+        let url = "https://cdn/720p/seg_1.ts?t=abc";
+        assert_ne!(
+            fingerprint(url, None, false),
+            fingerprint(url, r(0, 10), false)
+        );
+        assert_ne!(
+            fingerprint(url, r(0, 10), false),
+            fingerprint(url, r(10, 20), false)
+        );
+        assert_ne!(
+            fingerprint(url, None, false),
+            fingerprint("https://cdn/720p/seg_1.ts?t=xyz", None, false)
+        );
+        // By file name, per-viewer tokens in the query or the path drop out.
+        assert_eq!(
+            fingerprint(url, None, true),
+            fingerprint("https://edge/tok/9f/720p/seg_1.ts?t=xyz", None, true)
+        );
+        assert_ne!(
+            fingerprint(url, None, true),
+            fingerprint("https://cdn/720p/seg_2.ts", None, true)
+        );
+        assert_ne!(stream_id("main/0"), stream_id("main/1"));
     }
 
     #[test]

@@ -6,18 +6,27 @@
 //! then arm one timer for [`Engine::poll_timeout`] and feed [`Input::Tick`]
 //! when it fires.
 //!
-//! Layout: `api` (the contract), `identity` (swarm/peer ids, PRNG),
-//! `signalling` (tracker), `peers` (peer table, uploads), `store` (LRU cache),
-//! `swarm` (playlist and deadlines), `scheduler` (what to fetch from where),
-//! `transfer` (bytes arriving, completion, delivery).
+//! The first rule: every fragment handed to hls.js is the origin's bytes for
+//! the request's URL and range. Requests resolve to a stream, a sequence
+//! number and a fingerprint of URL and range (`stream`), and only bytes
+//! fetched for that very fingerprint answer them; anything that does not
+//! resolve goes to hls.js's own loader.
+//!
+//! Layout: `api` (the contract), `identity` (swarm, stream and segment ids,
+//! peer ids, PRNG), `stream` (the content's streams, their playlists and
+//! deadlines), `requests` (hls.js requests: resolve, deliver, hand to HTTP),
+//! `signalling` (tracker), `peers` (one peer: haves, uploads), `store` (LRU
+//! cache), `scheduler` (what to fetch from where), `transfer` (bytes
+//! arriving, completion).
 
 mod api;
 mod identity;
 mod peers;
+mod requests;
 mod scheduler;
 mod signalling;
 mod store;
-mod swarm;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod transfer;
@@ -31,30 +40,17 @@ use swarmcast_protocol::peer::{have_messages, Message, VERSION};
 
 use identity::Rng;
 use peers::Peer;
+use requests::{Delivered, Request};
 use signalling::Signalling;
 use store::Store;
-use swarm::Swarm;
+use stream::{Content, Playback, SegmentKey};
 use transfer::Download;
 use vecmap::{VecMap, VecSet};
 
 /// While work is in flight the engine re-checks deadlines at this period.
 const TICK_MS: Millis = 100;
-/// Delivered requests remembered for `SegmentRejected`.
-const DELIVERED_MEMORY: usize = 64;
-
-/// An hls.js request not yet answered.
-struct Request {
-    id: u64,
-    start: Millis,
-}
-
-/// A delivered request, kept so a validation failure can blame its source.
-struct Delivered {
-    req: RequestId,
-    id: u64,
-    source: Source,
-    start: Millis,
-}
+/// Live-edge "I am fetching it" claims remembered at once.
+const MAX_FETCHING_CLAIMS: usize = 256;
 
 /// The loader core. One per player.
 pub struct Engine {
@@ -64,7 +60,9 @@ pub struct Engine {
     now: Millis,
     out: VecDeque<Output>,
     stats: StatsSnapshot,
-    swarm: Option<Swarm>,
+    /// The manifest being played and its streams, once a playlist arrived.
+    content: Option<Content>,
+    playback: Playback,
     store: Store,
     signalling: Signalling,
     peers: VecMap<ConnId, Peer>,
@@ -72,11 +70,11 @@ pub struct Engine {
     /// Oldest first; a Vec, not a VecDeque: it is short, and one fewer
     /// collection type keeps the wasm smaller.
     delivered: Vec<Delivered>,
-    downloads: VecMap<u64, Download>,
+    downloads: VecMap<SegmentKey, Download>,
     /// Segments that must come over HTTP (a peer failed us for them).
-    force_http: VecSet<u64>,
+    force_http: VecSet<SegmentKey>,
     /// Segments a peer told us it is fetching over HTTP, and when.
-    peer_fetching: VecMap<u64, Millis>,
+    peer_fetching: VecMap<SegmentKey, Millis>,
     /// Peers whose data validation refused: never connected to again.
     banned: Vec<PeerId>,
     next_fetch: u32,
@@ -98,7 +96,8 @@ impl Engine {
             now,
             out: VecDeque::new(),
             stats: StatsSnapshot::default(),
-            swarm: None,
+            content: None,
+            playback: Playback::default(),
             peers: VecMap::default(),
             requests: VecMap::default(),
             delivered: Vec::new(),
@@ -116,9 +115,9 @@ impl Engine {
         self.peer_id
     }
 
-    /// The current swarm's tracker info_hash, once a playlist arrived.
+    /// The content's tracker info_hash, once a playlist arrived.
     pub fn info_hash(&self) -> Option<[u8; 20]> {
-        self.swarm.as_ref().map(|s| s.info_hash)
+        self.content.as_ref().map(|c| c.info_hash)
     }
 
     /// Feed one input at time `now`.
@@ -130,12 +129,15 @@ impl Engine {
             Input::Playback {
                 position_ms,
                 playing,
-            } => {
-                if let Some(s) = &mut self.swarm {
-                    s.set_position(position_ms, playing, self.now);
-                }
-            }
-            Input::SegmentRequest { req, sn, .. } => self.on_request(req, sn),
+            } => self.playback.set(position_ms, playing, self.now),
+            Input::SegmentRequest {
+                req,
+                stream,
+                sn,
+                url,
+                range,
+            } => self.on_request(req, &stream, sn, &url, range),
+            Input::RequestLoaded { req, data } => self.on_request_loaded(req, data),
             Input::AbortRequest { req } => {
                 self.requests.remove(&req);
             }
@@ -185,14 +187,12 @@ impl Engine {
                 }
                 self.pump(conn);
             }
-            Input::HttpStarted {
+            Input::HttpLoaded {
                 fetch,
-                status,
-                total,
-            } => self.on_http_started(fetch, status, total),
-            Input::HttpChunk { fetch, data } => self.on_http_chunk(fetch, data),
-            Input::HttpDone { fetch } => self.on_http_done(fetch),
-            Input::HttpFailed { fetch, status } => self.on_http_failed(fetch, status),
+                data,
+                first_byte,
+            } => self.on_http_loaded(fetch, data, first_byte),
+            Input::HttpFailed { fetch } => self.on_http_failed(fetch),
         }
         self.step();
     }
@@ -206,7 +206,7 @@ impl Engine {
     pub fn poll_timeout(&self) -> Option<Millis> {
         let busy = !self.downloads.is_empty()
             || !self.requests.is_empty()
-            || self.swarm.as_ref().is_some_and(|s| s.live);
+            || self.content.as_ref().is_some_and(|c| c.live());
         let tick = busy.then_some(self.now + TICK_MS);
         match (tick, self.signalling.timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -215,14 +215,23 @@ impl Engine {
     }
 
     /// Shuts down (player destroyed): leaves the swarm on every tracker,
-    /// closes all connections and aborts all fetches. Pending requests get
-    /// no answer. The engine stays inert afterwards.
+    /// closes all connections and aborts all fetches. Pending requests are
+    /// handed to hls.js's loader. The engine stays inert afterwards.
     pub fn close(&mut self, now: Millis) {
         self.now = self.now.max(now);
         self.signalling.stop(&self.peer_id, &mut self.out);
         self.drop_peers_and_downloads();
+        let pending: Vec<RequestId> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| !r.handed)
+            .map(|(req, _)| *req)
+            .collect();
+        for req in pending {
+            self.out.push_back(Output::LoadOverHttp { req });
+        }
         self.requests.clear();
-        self.swarm = None;
+        self.content = None;
     }
 
     /// Cumulative statistics.
@@ -245,7 +254,7 @@ impl Engine {
 
     /// Time-driven work after every input: signalling, stalls, scheduling.
     fn step(&mut self) {
-        if self.cfg.p2p && self.swarm.is_some() {
+        if self.cfg.p2p && self.content.is_some() {
             let ready = self.peers.len();
             let totals = (self.stats.up, self.stats.http_down + self.stats.p2p_down);
             self.signalling.tick(
@@ -263,107 +272,44 @@ impl Engine {
     }
 
     fn on_playlist(&mut self, p: Playlist) {
-        let key = identity::swarm_key(&p.manifest_url, self.cfg.swarm_id.as_deref(), &p.rendition);
-        if self.swarm.as_ref().is_some_and(|s| s.key == key) {
-            if let Some(s) = &mut self.swarm {
-                s.update(p, self.now);
+        let key = identity::swarm_key(&p.manifest_url, self.cfg.swarm_id.as_deref()).to_owned();
+        if self.content.as_ref().is_none_or(|c| c.key != key) {
+            // New content (the first playlist, or another manifest): start afresh.
+            self.drop_peers_and_downloads();
+            self.store.clear();
+            self.force_http.clear();
+            self.peer_fetching.clear();
+            let content = Content::new(key, self.cfg.swarm_id.is_some());
+            if self.cfg.p2p {
+                self.signalling
+                    .set_swarm(content.info_hash, self.now, &mut self.out);
             }
+            self.content = Some(content);
+        }
+        let Some(content) = &mut self.content else {
             return;
-        }
-        // A new swarm (first playlist or rendition switch): start afresh.
-        self.drop_peers_and_downloads();
-        self.store.clear();
-        self.force_http.clear();
-        self.peer_fetching.clear();
-        let info_hash = identity::info_hash(&key);
-        self.swarm = Some(Swarm::new(key, info_hash, p, self.now));
-        if self.cfg.p2p {
-            self.signalling
-                .set_swarm(info_hash, self.now, &mut self.out);
-        }
-        // Requests made before this playlist are re-resolved by sn.
-        let pending: Vec<RequestId> = self.requests.keys().copied().collect();
-        for req in pending {
-            if let Some(r) = self.requests.remove(&req) {
-                self.on_request(req, r.id);
-            }
+        };
+        let (stream, stale) = content.update(p, self.now);
+        for sn in stale {
+            self.forget_segment(SegmentKey { stream, sn });
         }
     }
 
-    fn on_request(&mut self, req: RequestId, sn: u64) {
-        let id = match &self.swarm {
-            Some(s) => s.id_of(sn),
-            None => sn,
-        };
-        self.requests.insert(
-            req,
-            Request {
-                id,
-                start: self.now,
-            },
-        );
-        if self.swarm.is_none() {
-            return;
+    /// A segment's resource changed under its number: drop what we hold or
+    /// fetch for the old one, and let hls.js load requests for it itself.
+    fn forget_segment(&mut self, key: SegmentKey) {
+        if self.store.remove(key) {
+            self.broadcast_have(&[], &[key]);
         }
-        if self.store.contains(id) {
-            self.deliver_stored(id);
-        } else if self.swarm.as_ref().is_some_and(|s| s.segment(id).is_none())
-            && !self.peers.values().any(|p| p.has.contains(&id))
-        {
-            self.requests.remove(&req);
-            self.out.push_back(Output::FailRequest {
-                req,
-                reason: FailReason::Unknown,
-            });
-        }
-    }
-
-    fn on_rejected(&mut self, req: RequestId) {
-        let Some(pos) = self.delivered.iter().position(|d| d.req == req) else {
-            return;
-        };
-        let d = self.delivered.remove(pos);
-        if let Source::P2p(conn) = d.source {
-            if let Some(id) = self.peers.get(&conn).and_then(|p| p.peer_id) {
-                self.banned.push(id);
-            }
-            self.drop_peer(conn, true);
-            self.stats.p2p_fallbacks += 1;
-            // The refused bytes did not help playback: keep the ratio honest.
-            if let Some(len) = self.store.get(d.id).map(|s| s.data.len() as u64) {
-                self.stats.p2p_down = self.stats.p2p_down.saturating_sub(len);
-                self.stats.p2p_rejected += len;
-                self.stats.segments_p2p = self.stats.segments_p2p.saturating_sub(1);
-            }
-        }
-        if self.store.remove(d.id) {
-            self.broadcast_have(&[], &[d.id]);
-        }
-        self.force_http.insert(d.id);
-        self.requests.insert(
-            req,
-            Request {
-                id: d.id,
-                start: d.start,
-            },
-        );
-    }
-
-    fn on_accepted(&mut self, req: RequestId) {
-        let Some(d) = self.delivered.iter().find(|d| d.req == req) else {
-            return;
-        };
-        let id = d.id;
-        if self.store.share(id) {
-            self.broadcast_have(&[id], &[]);
-        }
+        self.abort_download(key);
+        self.hand_to_http(key);
     }
 
     fn on_channel_open(&mut self, conn: ConnId) {
         let Some(opened) = self.signalling.opened(conn) else {
             return;
         };
-        let Some(swarm) = &self.swarm else {
+        let Some(content) = &self.content else {
             self.out.push_back(Output::CloseConnection { conn });
             return;
         };
@@ -372,12 +318,12 @@ impl Engine {
             &Message::Handshake {
                 version: VERSION,
                 peer_id: self.peer_id,
-                swarm: swarm.info_hash,
+                swarm: content.info_hash,
             },
             &mut self.out,
         );
-        let held: Vec<u64> = self.store.shared_ids().collect();
-        for m in have_messages(&held, &[]) {
+        let held: Vec<SegmentKey> = self.store.shared_ids().collect();
+        for m in haves(&held, &[]) {
             peer.send(&m, &mut self.out);
         }
         self.peers.insert(conn, peer);
@@ -395,7 +341,7 @@ impl Engine {
             } => {
                 let ok = !peer.ready()
                     && version == VERSION
-                    && self.swarm.as_ref().is_some_and(|s| s.info_hash == swarm)
+                    && self.content.as_ref().is_some_and(|c| c.info_hash == swarm)
                     && peer_id != self.peer_id
                     && !self.banned.contains(&peer_id);
                 if !ok {
@@ -426,23 +372,35 @@ impl Engine {
                     .push_back(Output::Event(Event::PeerConnected { conn, peer_id }));
             }
             _ if !peer.ready() => self.drop_peer(conn, true),
-            Message::Have { added, removed } => {
-                for id in &added {
-                    self.peer_fetching.remove(id);
+            Message::Have {
+                stream,
+                added,
+                removed,
+            } => {
+                for &sn in &added {
+                    self.peer_fetching.remove(&SegmentKey { stream, sn });
                 }
-                peer.apply_have(added, removed);
+                peer.apply_have(stream, added, removed);
             }
-            Message::Fetching { segment } => {
-                self.peer_fetching.insert(segment, self.now);
+            Message::Fetching { stream, segment } => {
+                self.note_fetching(SegmentKey {
+                    stream,
+                    sn: segment,
+                });
             }
             Message::Request {
                 req,
+                stream,
                 segment,
-                offset,
+                fingerprint,
             } => {
+                let key = SegmentKey {
+                    stream,
+                    sn: segment,
+                };
                 let data = if self.cfg.upload {
                     self.store
-                        .get(segment)
+                        .get(key, fingerprint)
                         .filter(|s| s.shared)
                         .map(|s| s.data.clone())
                 } else {
@@ -451,9 +409,7 @@ impl Engine {
                 let Some(peer) = self.peers.get_mut(&conn) else {
                     return;
                 };
-                let queued = data.is_some_and(|data| {
-                    offset < data.len() as u64 && peer.queue_upload(req, data, offset as usize)
-                });
+                let queued = data.is_some_and(|data| peer.queue_upload(req, data));
                 if queued {
                     self.pump(conn);
                 } else {
@@ -469,6 +425,22 @@ impl Engine {
             } => self.on_peer_data(conn, req, offset, total, bytes),
             Message::Absent { req } => self.on_peer_absent(conn, req),
         }
+    }
+
+    /// Remembers a peer's claim that it is fetching `key` over HTTP; stale
+    /// claims go first when the table is full.
+    fn note_fetching(&mut self, key: SegmentKey) {
+        if self.peer_fetching.len() >= MAX_FETCHING_CLAIMS {
+            let oldest = self
+                .peer_fetching
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                self.peer_fetching.remove(&k);
+            }
+        }
+        self.peer_fetching.insert(key, self.now);
     }
 
     /// Sends queued upload chunks to `conn` as the channel allows.
@@ -501,14 +473,14 @@ impl Engine {
             self.out
                 .push_back(Output::Event(Event::PeerClosed { conn, peer_id }));
         }
-        let ids: Vec<u64> = self
+        let keys: Vec<SegmentKey> = self
             .downloads
             .iter()
             .filter(|(_, d)| d.peer() == Some(conn))
-            .map(|(id, _)| *id)
+            .map(|(key, _)| *key)
             .collect();
-        for id in ids {
-            self.fallback_to_http(id);
+        for key in keys {
+            self.fallback_to_http(key);
         }
     }
 
@@ -525,11 +497,31 @@ impl Engine {
     }
 
     /// Tells every ready peer about a change in what we hold.
-    fn broadcast_have(&mut self, added: &[u64], removed: &[u64]) {
-        for m in have_messages(added, removed) {
+    fn broadcast_have(&mut self, added: &[SegmentKey], removed: &[SegmentKey]) {
+        for m in haves(added, removed) {
             for p in self.peers.values_mut().filter(|p| p.ready()) {
                 p.send(&m, &mut self.out);
             }
         }
     }
+}
+
+/// `Have` messages for a change in what we hold, one stream at a time.
+fn haves(added: &[SegmentKey], removed: &[SegmentKey]) -> Vec<Message> {
+    let mut streams: Vec<u64> = Vec::new();
+    for key in added.iter().chain(removed) {
+        if !streams.contains(&key.stream) {
+            streams.push(key.stream);
+        }
+    }
+    let sns = |keys: &[SegmentKey], stream: u64| -> Vec<u64> {
+        keys.iter()
+            .filter(|k| k.stream == stream)
+            .map(|k| k.sn)
+            .collect()
+    };
+    streams
+        .into_iter()
+        .flat_map(|s| have_messages(s, &sns(added, s), &sns(removed, s)))
+        .collect()
 }

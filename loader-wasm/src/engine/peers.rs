@@ -6,11 +6,16 @@ use std::{collections::VecDeque, rc::Rc};
 
 use swarmcast_protocol::peer::{Message, MAX_CHUNK};
 
-use super::{vecmap::VecSet, ConnId, Output, PeerId};
+use super::{
+    stream::SegmentKey,
+    vecmap::{VecMap, VecSet},
+    ConnId, Output, PeerId,
+};
 
-/// Bounds on what one peer can make us remember: advertised segments and
-/// queued upload requests.
-const MAX_HAS: usize = 4_096;
+/// Bounds on what one peer can make us remember: streams it holds segments
+/// of, advertised segments per stream, and queued upload requests.
+const MAX_STREAMS: usize = 16;
+const MAX_HAS: usize = 2_048;
 const MAX_UPLOADS: usize = 64;
 
 /// Throughput assumed for a peer we have not measured yet (bytes per ms).
@@ -28,7 +33,8 @@ pub struct Peer {
     pub peer_id: Option<PeerId>,
     /// We made the offer for this connection (decides duplicate ties).
     pub offered: bool,
-    pub has: VecSet<u64>,
+    /// Advertised segments: stream id -> sequence numbers.
+    has: VecMap<u64, VecSet<u64>>,
     /// EWMA of measured download throughput, bytes per ms.
     pub speed: f64,
     /// Our downloads running from this peer.
@@ -47,7 +53,7 @@ impl Peer {
             conn,
             peer_id: None,
             offered,
-            has: VecSet::default(),
+            has: VecMap::default(),
             speed: INITIAL_SPEED,
             downloads: 0,
             down: 0,
@@ -76,25 +82,58 @@ impl Peer {
         self.speed = 0.7 * self.speed + 0.3 * sample;
     }
 
-    /// Queues segment data for upload from `offset`; sent by [`Peer::pump`].
-    /// Returns `false` (refused) when the peer already has too much queued.
-    pub fn queue_upload(&mut self, req: u32, data: Rc<[u8]>, offset: usize) -> bool {
+    /// Queues a whole segment for upload; sent by [`Peer::pump`]. Returns
+    /// `false` (refused) when the peer already has too much queued.
+    pub fn queue_upload(&mut self, req: u32, data: Rc<[u8]>) -> bool {
         if self.uploads.len() >= MAX_UPLOADS {
             return false;
         }
-        self.uploads.push(Upload { req, data, offset });
+        self.uploads.push(Upload {
+            req,
+            data,
+            offset: 0,
+        });
         true
     }
 
-    /// Applies a have-delta, forgetting the lowest ids beyond [`MAX_HAS`].
-    pub fn apply_have(&mut self, added: Vec<u64>, removed: Vec<u64>) {
-        for id in removed {
-            self.has.remove(&id);
+    pub fn has(&self, key: SegmentKey) -> bool {
+        self.has
+            .get(&key.stream)
+            .is_some_and(|sns| sns.contains(&key.sn))
+    }
+
+    /// Whether the peer announced any segment of `stream`: it plays it.
+    pub fn plays(&self, stream: u64) -> bool {
+        self.has.contains_key(&stream)
+    }
+
+    /// Applies a have-delta of one stream, forgetting the lowest numbers
+    /// beyond [`MAX_HAS`]; a stream beyond [`MAX_STREAMS`] is ignored.
+    pub fn apply_have(&mut self, stream: u64, added: Vec<u64>, removed: Vec<u64>) {
+        if !self.has.contains_key(&stream) {
+            if self.has.len() >= MAX_STREAMS || added.is_empty() {
+                return;
+            }
+            self.has.insert(stream, VecSet::default());
         }
-        for id in added {
-            self.has.insert(id);
+        let Some(sns) = self.has.get_mut(&stream) else {
+            return;
+        };
+        for sn in removed {
+            sns.remove(&sn);
         }
-        self.has.keep_largest(MAX_HAS);
+        for sn in added {
+            sns.insert(sn);
+        }
+        sns.keep_largest(MAX_HAS);
+        if sns.is_empty() {
+            self.has.remove(&stream);
+        }
+    }
+
+    /// The peer turned out not to hold `key` after all.
+    pub fn forget(&mut self, key: SegmentKey) {
+        self.apply_have(key.stream, Vec::new(), vec![key.sn]);
     }
 
     pub fn cancel_upload(&mut self, req: u32) {
@@ -156,7 +195,7 @@ mod tests {
     fn upload_stops_at_high_water_and_resumes_when_drained() {
         let mut p = Peer::new(ConnId(1), true);
         let data: Rc<[u8]> = vec![7u8; 100_000].into();
-        assert!(p.queue_upload(9, data, 0));
+        assert!(p.queue_upload(9, data));
         let mut out = VecDeque::new();
         let first = p.pump(40_000, false, &mut out);
         assert!(first < 100_000 && sent_bytes(&out) >= 40_000);
@@ -172,23 +211,29 @@ mod tests {
     #[test]
     fn have_table_and_upload_queue_are_bounded() {
         let mut p = Peer::new(ConnId(1), true);
-        p.apply_have((0..10_000).collect(), vec![]);
-        assert_eq!(p.has.len(), MAX_HAS);
-        assert!(p.has.contains(&9_999) && !p.has.contains(&0));
-        p.apply_have(vec![], vec![9_999]);
-        assert!(!p.has.contains(&9_999));
+        let key = |stream, sn| SegmentKey { stream, sn };
+        p.apply_have(5, (0..10_000).collect(), vec![]);
+        assert_eq!(p.has.get(&5).map(|s| s.len()), Some(MAX_HAS));
+        assert!(p.has(key(5, 9_999)) && !p.has(key(5, 0)));
+        assert!(!p.has(key(6, 9_999)), "haves are per stream");
+        p.apply_have(5, vec![], vec![9_999]);
+        assert!(!p.has(key(5, 9_999)));
+        for stream in 0..100 {
+            p.apply_have(stream, vec![1], vec![]);
+        }
+        assert_eq!(p.has.len(), MAX_STREAMS);
         let data: Rc<[u8]> = vec![0u8; 10].into();
         let accepted = (0..100)
-            .filter(|&r| p.queue_upload(r, data.clone(), 0))
+            .filter(|&r| p.queue_upload(r, data.clone()))
             .count();
         assert_eq!(accepted, MAX_UPLOADS);
     }
 
     #[test]
-    fn chunks_reassemble_from_a_resume_offset() {
+    fn chunks_reassemble_in_order() {
         let mut p = Peer::new(ConnId(1), true);
         let data: Rc<[u8]> = (0..50_000u32).map(|i| i as u8).collect::<Vec<_>>().into();
-        assert!(p.queue_upload(3, data.clone(), 20_000));
+        assert!(p.queue_upload(3, data.clone()));
         let mut out = VecDeque::new();
         p.pump(usize::MAX, false, &mut out);
         let mut got = Vec::new();
@@ -206,9 +251,9 @@ mod tests {
                 panic!()
             };
             assert_eq!(total, 50_000);
-            assert_eq!(offset as usize, 20_000 + got.len());
+            assert_eq!(offset as usize, got.len());
             got.extend(bytes);
         }
-        assert_eq!(&got[..], &data[20_000..]);
+        assert_eq!(&got[..], &data[..]);
     }
 }

@@ -1,38 +1,47 @@
-//! What to fetch, when, and from where. Each segment's deadline comes from
-//! the playback position. Urgent requested segments go to HTTP; segments
-//! ahead that a connected peer holds go to that peer (one peer per segment,
-//! speed-weighted choice). On live streams one peer per new segment — the
-//! first by rendezvous rank to see it — fetches it over HTTP and tells the
-//! others, who then take it from peers.
+//! What to fetch, when, and from where, over the streams being played (the
+//! current level, audio and subtitle renditions). Each segment's deadline
+//! comes from the playback position. Urgent requested segments go to
+//! hls.js's loader; segments ahead that a connected peer holds go to that
+//! peer (one peer per segment, speed-weighted choice). On live streams one
+//! peer per new segment — the first by rendezvous rank to see it — fetches it
+//! over HTTP and tells the others, who then take it from peers.
 
-use super::{identity, ConnId, Engine, Millis};
+use super::{identity, stream::SegmentKey, ConnId, Engine, Millis};
 
 /// A peer serves at most this many of our downloads at once.
 const PER_PEER_DOWNLOADS: usize = 2;
 /// How long a peer's "I am fetching it" claim holds us back.
 const FETCHING_CLAIM_MS: Millis = 4_000;
+/// Live: a segment this close to the newest one is still "fresh" enough to
+/// seed without a playback position.
+const FRESH_SEGMENTS: u64 = 2;
 
 impl Engine {
-    pub(super) fn time_to_deadline(&self, id: u64) -> Option<i64> {
-        self.swarm.as_ref()?.time_to_deadline(id, self.now)
+    /// Milliseconds until playback reaches segment `key` (negative: passed).
+    pub(super) fn time_to_deadline(&self, key: SegmentKey) -> Option<i64> {
+        let seg = self.content.as_ref()?.segment(key)?;
+        self.playback.time_to(seg.info.start_ms, self.now)
     }
 
-    /// Our rendezvous rank for `id` among ourselves and ready peers (0 = seeder).
-    fn seed_rank(&self, id: u64) -> u64 {
-        let mine = identity::rendezvous(&self.peer_id, id);
+    /// Our rendezvous rank for `key` among ourselves and the ready peers
+    /// that play its stream (0 = seeder): viewers of other levels never
+    /// fetch it, so waiting for them would be waiting for nothing.
+    fn seed_rank(&self, key: SegmentKey) -> u64 {
+        let mine = identity::rendezvous(&self.peer_id, key.hash());
         self.peers
             .values()
+            .filter(|p| p.plays(key.stream))
             .filter_map(|p| p.peer_id)
-            .filter(|p| identity::rendezvous(p, id) < mine)
+            .filter(|p| identity::rendezvous(p, key.hash()) < mine)
             .count() as u64
     }
 
-    /// Speed-weighted random choice among ready peers holding `id`.
-    fn pick_peer(&mut self, id: u64) -> Option<ConnId> {
+    /// Speed-weighted random choice among ready peers holding `key`.
+    fn pick_peer(&mut self, key: SegmentKey) -> Option<ConnId> {
         let holders: Vec<(ConnId, f64)> = self
             .peers
             .values()
-            .filter(|p| p.ready() && p.has.contains(&id) && p.downloads < PER_PEER_DOWNLOADS)
+            .filter(|p| p.ready() && p.has(key) && p.downloads < PER_PEER_DOWNLOADS)
             .map(|p| (p.conn, p.speed.max(1.0)))
             .collect();
         let sum: f64 = holders.iter().map(|h| h.1).sum();
@@ -46,64 +55,86 @@ impl Engine {
         holders.last().map(|h| h.0)
     }
 
-    /// Should we, as a live viewer, fetch new segment `id` over HTTP for the swarm?
-    fn should_seed(&self, id: u64, ttd: Option<i64>) -> bool {
-        let Some(swarm) = &self.swarm else {
+    /// Should we fetch segment `key` over HTTP for the swarm?
+    fn should_seed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
+        let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
             return false;
         };
-        let fresh = swarm.newest().is_some_and(|n| id.saturating_add(2) >= n);
+        let fresh = stream
+            .newest()
+            .is_some_and(|n| key.sn.saturating_add(FRESH_SEGMENTS) >= n);
         let in_window = ttd.is_none_or(|t| t >= 0 && t <= self.cfg.seed_window_ms as i64);
         if !in_window || (ttd.is_none() && !fresh) {
             return false;
         }
         let claimed = self
             .peer_fetching
-            .get(&id)
+            .get(&key)
             .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS);
-        let held = self.peers.values().any(|p| p.has.contains(&id));
+        let held = self.peers.values().any(|p| p.has(key));
         if claimed || held {
             return false;
         }
-        let rank = self.seed_rank(id);
-        if !swarm.live {
+        let rank = self.seed_rank(key);
+        if !stream.live {
             return rank == 0;
         }
-        let seen = swarm.seen_at(id).unwrap_or(self.now);
+        let seen = stream.segment(key.sn).map_or(self.now, |s| s.seen);
         self.now >= seen + rank * self.cfg.seed_stagger_ms
     }
 
-    /// Starts whatever transfers are due now.
+    /// Whether a requested segment no peer holds yet is worth waiting for:
+    /// on a live stream, a peer said it is fetching it, or it is new and a
+    /// peer ranked before us may still seed it. Otherwise hls.js would wait
+    /// for nothing and its forward buffer would shrink.
+    fn peer_may_bring(&self, key: SegmentKey) -> bool {
+        let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
+            return false;
+        };
+        if !stream.live {
+            return false;
+        }
+        let claimed = self
+            .peer_fetching
+            .get(&key)
+            .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS);
+        let rank = self.seed_rank(key);
+        let seen = stream.segment(key.sn).map_or(self.now, |s| s.seen);
+        claimed || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
+    }
+
+    /// Starts whatever transfers are due now, over the streams being played.
     pub(super) fn schedule(&mut self) {
-        let Some(swarm) = &self.swarm else { return };
-        let mut ids: Vec<u64> = swarm.ids().collect();
-        if swarm.live && self.cfg.p2p {
-            // Peers may list segments our playlist does not show yet. `ids`
-            // is sorted; keep it so without pulling a sort into the wasm.
-            let newest = swarm.newest().unwrap_or(0);
-            for p in self.peers.values() {
-                for id in p
-                    .has
-                    .range(newest.saturating_add(1)..=newest.saturating_add(3))
-                {
-                    if let Err(at) = ids.binary_search(id) {
-                        ids.insert(at, *id);
-                    }
-                }
-            }
+        let Some(content) = &self.content else { return };
+        // Requests first: one may be for a stream hls.js just switched away from.
+        let mut keys = self.waiting_keys();
+        for s in content.playing() {
+            keys.extend(s.sns().map(|sn| SegmentKey { stream: s.id, sn }));
         }
         let any_peer = self.peers.values().any(|p| p.ready());
-        for id in ids {
-            if self.store.contains(id) || self.downloads.contains_key(&id) {
+        for key in keys {
+            let Some(fingerprint) = self
+                .content
+                .as_ref()
+                .and_then(|c| c.segment(key))
+                .map(|s| s.fingerprint)
+            else {
+                continue;
+            };
+            if self.store.contains(key, fingerprint)
+                || self.downloads.contains_key(&key)
+                || self.loading_over_http(key)
+            {
                 continue;
             }
-            let requested = self.requests.values().any(|r| r.id == id);
-            let ttd = match self.time_to_deadline(id) {
+            let requested = self.requested(key);
+            let ttd = match self.time_to_deadline(key) {
                 None if requested => Some(0),
                 t => t,
             };
             let ahead = ttd.is_some_and(|t| t >= 0 && t <= self.cfg.p2p_window_ms as i64);
-            let p2p_ok = self.cfg.p2p && !self.force_http.contains(&id);
-            let can_seed = p2p_ok && any_peer && self.should_seed(id, ttd);
+            let p2p_ok = self.cfg.p2p && !self.force_http.contains(&key);
+            let can_seed = p2p_ok && any_peer && self.should_seed(key, ttd);
             if !requested && !ahead && !can_seed {
                 continue;
             }
@@ -116,23 +147,27 @@ impl Engine {
                 && p2p_busy < self.cfg.p2p_downloads
                 && ttd.is_none_or(|t| t > self.cfg.peer_timeout_ms as i64)
             {
-                if let Some(conn) = self.pick_peer(id) {
-                    self.start_p2p(id, conn);
+                if let Some(conn) = self.pick_peer(key) {
+                    self.start_p2p(key, conn);
                     continue;
                 }
             }
             let urgent = requested
                 && (!p2p_ok
                     || !any_peer
-                    || ttd.is_none_or(|t| t <= self.cfg.http_window_ms as i64));
+                    || ttd.is_none_or(|t| t <= self.cfg.http_window_ms as i64)
+                    || !self.peer_may_bring(key));
             let http_busy = self
                 .downloads
                 .values()
                 .filter(|d| d.fetch().is_some())
                 .count();
-            // Urgent requests always go; prefetching for the swarm respects the limit.
-            if urgent || (can_seed && http_busy < self.cfg.http_downloads) {
-                self.start_http(id, Vec::new(), None);
+            if urgent {
+                // hls.js loads it as it would without us; peers hear it is coming.
+                self.announce_fetching(key);
+                self.hand_to_http(key);
+            } else if can_seed && http_busy < self.cfg.http_downloads {
+                self.start_http(key);
             }
         }
     }
@@ -141,11 +176,11 @@ impl Engine {
     pub(super) fn check_stalls(&mut self) {
         let mut to_http = Vec::new();
         let mut dead_http = Vec::new();
-        for (&id, d) in self.downloads.iter() {
+        for (&key, d) in self.downloads.iter() {
             let silent = self.now.saturating_sub(d.last_progress);
             match d.peer() {
                 Some(_) => {
-                    let ttd = self.time_to_deadline(id);
+                    let ttd = self.time_to_deadline(key);
                     let too_slow = match (ttd, d.total) {
                         (Some(t), Some(total)) if t < self.cfg.http_window_ms as i64 / 2 => {
                             let elapsed = (self.now - d.started).max(1) as f64;
@@ -156,21 +191,19 @@ impl Engine {
                         _ => false,
                     };
                     if silent >= self.cfg.peer_timeout_ms || too_slow {
-                        to_http.push(id);
+                        to_http.push(key);
                     }
                 }
-                None if silent >= self.cfg.http_timeout_ms => dead_http.push(id),
+                None if silent >= self.cfg.http_timeout_ms => dead_http.push(key),
                 None => {}
             }
         }
-        for id in to_http {
-            self.fallback_to_http(id);
+        for key in to_http {
+            self.fallback_to_http(key);
         }
-        for id in dead_http {
-            if let Some(fetch) = self.downloads.remove(&id).and_then(|d| d.fetch()) {
-                self.out.push_back(super::Output::HttpAbort { fetch });
-            }
-            self.fail_requests(id, super::FailReason::Http(None));
+        for key in dead_http {
+            self.abort_download(key);
+            self.hand_to_http(key);
         }
     }
 }

@@ -1,10 +1,11 @@
-//! The segment store: complete segments of the current swarm kept in memory
-//! under a byte cap, least recently used evicted first. Peers are served from
-//! here, and hls.js requests for segments already fetched are answered here.
+//! The segment store: complete segments of every stream kept in memory under
+//! one byte cap, least recently used evicted first. Peers are served from
+//! here, and hls.js requests for segments already fetched are answered here,
+//! but only under the fingerprint (URL and range) the bytes were fetched for.
 
 use std::rc::Rc;
 
-use super::{vecmap::VecMap, Millis, Source};
+use super::{stream::SegmentKey, vecmap::VecMap, Millis, Source};
 
 /// How long the transfer that fetched a segment took.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -15,6 +16,8 @@ pub struct Took {
 
 pub struct Stored {
     pub data: Rc<[u8]>,
+    /// The URL identity and range the bytes were fetched for.
+    pub fingerprint: u64,
     /// Where it came from: a P2P source is blamed if validation rejects it.
     pub from: Source,
     /// Offered to peers. P2P data awaiting the page's validation is not, so
@@ -28,7 +31,7 @@ pub struct Store {
     cap: usize,
     used: usize,
     clock: u64,
-    map: VecMap<u64, Stored>,
+    map: VecMap<SegmentKey, Stored>,
 }
 
 impl Store {
@@ -41,15 +44,16 @@ impl Store {
         }
     }
 
-    /// Inserts and returns the ids evicted to stay under the cap (never `id`).
+    /// Inserts and returns the keys evicted to stay under the cap (never `id`).
     pub fn insert(
         &mut self,
-        id: u64,
+        id: SegmentKey,
+        fingerprint: u64,
         data: Rc<[u8]>,
         from: Source,
         shared: bool,
         took: Took,
-    ) -> Vec<u64> {
+    ) -> Vec<SegmentKey> {
         self.remove(id);
         self.clock += 1;
         self.used += data.len();
@@ -57,6 +61,7 @@ impl Store {
             id,
             Stored {
                 data,
+                fingerprint,
                 from,
                 shared,
                 took,
@@ -78,21 +83,27 @@ impl Store {
         evicted
     }
 
-    /// Looks up and marks as recently used.
-    pub fn get(&mut self, id: u64) -> Option<&Stored> {
+    /// Looks up the bytes of `id` fetched for `fingerprint`, and marks them
+    /// as recently used.
+    pub fn get(&mut self, id: SegmentKey, fingerprint: u64) -> Option<&Stored> {
         self.clock += 1;
         let clock = self.clock;
-        self.map.get_mut(&id).map(|s| {
-            s.last_use = clock;
-            &*s
-        })
+        self.map
+            .get_mut(&id)
+            .filter(|s| s.fingerprint == fingerprint)
+            .map(|s| {
+                s.last_use = clock;
+                &*s
+            })
     }
 
-    pub fn contains(&self, id: u64) -> bool {
-        self.map.contains_key(&id)
+    pub fn contains(&self, id: SegmentKey, fingerprint: u64) -> bool {
+        self.map
+            .get(&id)
+            .is_some_and(|s| s.fingerprint == fingerprint)
     }
 
-    pub fn remove(&mut self, id: u64) -> bool {
+    pub fn remove(&mut self, id: SegmentKey) -> bool {
         match self.map.remove(&id) {
             Some(s) => {
                 self.used -= s.data.len();
@@ -102,13 +113,13 @@ impl Store {
         }
     }
 
-    /// The segments peers may have.
-    pub fn shared_ids(&self) -> impl Iterator<Item = u64> + '_ {
+    /// The segments peers may have, ordered by stream then sequence number.
+    pub fn shared_ids(&self) -> impl Iterator<Item = SegmentKey> + '_ {
         self.map.iter().filter(|(_, s)| s.shared).map(|(k, _)| *k)
     }
 
     /// Offers a validated segment to peers; true if it was held back until now.
-    pub fn share(&mut self, id: u64) -> bool {
+    pub fn share(&mut self, id: SegmentKey) -> bool {
         self.map
             .get_mut(&id)
             .is_some_and(|s| !std::mem::replace(&mut s.shared, true))
@@ -128,51 +139,60 @@ mod tests {
         vec![0u8; n].into()
     }
 
+    fn k(sn: u64) -> SegmentKey {
+        SegmentKey { stream: 1, sn }
+    }
+
     #[test]
     fn evicts_least_recently_used_under_cap() {
         let mut s = Store::new(300);
         assert!(s
-            .insert(1, seg(100), Source::Http, true, Took::default())
+            .insert(k(1), 1, seg(100), Source::Http, true, Took::default())
             .is_empty());
         assert!(s
-            .insert(2, seg(100), Source::Http, true, Took::default())
+            .insert(k(2), 2, seg(100), Source::Http, true, Took::default())
             .is_empty());
         assert!(s
-            .insert(3, seg(100), Source::Http, true, Took::default())
+            .insert(k(3), 3, seg(100), Source::Http, true, Took::default())
             .is_empty());
-        assert!(s.get(1).is_some()); // 2 is now the oldest
-        assert_eq!(
-            s.insert(4, seg(100), Source::Http, true, Took::default()),
-            vec![2]
+        assert!(
+            s.get(k(3), 9).is_none(),
+            "another fingerprint is another resource"
         );
-        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1, 3, 4]);
+        assert!(s.get(k(1), 1).is_some()); // 2 is now the oldest
+        assert_eq!(
+            s.insert(k(4), 4, seg(100), Source::Http, true, Took::default()),
+            vec![k(2)]
+        );
+        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![k(1), k(3), k(4)]);
     }
 
     #[test]
     fn unvalidated_segments_are_held_back_until_shared() {
         let mut s = Store::new(1000);
-        s.insert(1, seg(10), Source::Http, true, Took::default());
+        s.insert(k(1), 1, seg(10), Source::Http, true, Took::default());
         s.insert(
+            k(2),
             2,
             seg(10),
             Source::P2p(super::super::ConnId(7)),
             false,
             Took::default(),
         );
-        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1]);
-        assert!(s.share(2), "first share reports the change");
-        assert!(!s.share(2), "sharing twice is a no-op");
-        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![k(1)]);
+        assert!(s.share(k(2)), "first share reports the change");
+        assert!(!s.share(k(2)), "sharing twice is a no-op");
+        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![k(1), k(2)]);
     }
 
     #[test]
     fn a_segment_larger_than_the_cap_is_still_kept_alone() {
         let mut s = Store::new(50);
-        s.insert(1, seg(10), Source::Http, true, Took::default());
+        s.insert(k(1), 1, seg(10), Source::Http, true, Took::default());
         assert_eq!(
-            s.insert(2, seg(100), Source::Http, true, Took::default()),
-            vec![1]
+            s.insert(k(2), 2, seg(100), Source::Http, true, Took::default()),
+            vec![k(1)]
         );
-        assert!(s.contains(2));
+        assert!(s.contains(k(2), 2));
     }
 }

@@ -1,7 +1,7 @@
-//! Engine-level tests through the public input/output contract: the HTTP
-//! path, the store, uploads, Range resume after a silent peer, validation
-//! failures and the handshake rules. Whole-swarm behaviour lives in
-//! `tests/swarm_sim.rs`.
+//! Engine-level tests through the public input/output contract: request
+//! identity (stream, sn, URL, range), the hand-over to hls.js's loader, the
+//! store, uploads, fallback after a silent peer, validation failures and the
+//! handshake rules. Whole-swarm behaviour lives in `tests/swarm_sim.rs`.
 
 use swarmcast_protocol::{
     ids::Id20,
@@ -12,12 +12,15 @@ use swarmcast_protocol::{
 use super::*;
 
 const URL: &str = "http://o/live.m3u8";
+/// The stream of [`playlist_of`]: level 0.
+const STREAM: &str = "main/0";
 
 /// A playlist of 2 s segments numbered `sns`, for engine and swarm tests.
 pub(super) fn playlist_of(live: bool, sns: std::ops::Range<u64>) -> Playlist {
     Playlist {
         manifest_url: URL.into(),
-        rendition: "0".into(),
+        stream: STREAM.into(),
+        kind: StreamKind::Main,
         live,
         segments: sns
             .map(|sn| SegmentInfo {
@@ -80,28 +83,25 @@ impl Rig {
     }
 
     fn request(&mut self, req: u32, sn: u64) -> Vec<Output> {
+        self.request_of(req, STREAM, sn, &format!("http://o/{sn}.ts"))
+    }
+
+    fn request_of(&mut self, req: u32, stream: &str, sn: u64, url: &str) -> Vec<Output> {
         self.input(Input::SegmentRequest {
             req: RequestId(req),
+            stream: stream.into(),
             sn,
-            rendition: "0".into(),
-            url: format!("http://o/{sn}.ts"),
+            url: url.into(),
             range: None,
         })
     }
 
-    /// Completes an HTTP fetch with `data`.
-    fn serve(&mut self, fetch: FetchId, status: u16, data: &[u8]) -> Vec<Output> {
-        let mut out = self.input(Input::HttpStarted {
-            fetch,
-            status,
-            total: Some(data.len() as u64),
-        });
-        out.extend(self.input(Input::HttpChunk {
-            fetch,
+    /// hls.js's loader answers a handed request with `data`.
+    fn loaded(&mut self, req: u32, data: &[u8]) -> Vec<Output> {
+        self.input(Input::RequestLoaded {
+            req: RequestId(req),
             data: data.to_vec(),
-        }));
-        out.extend(self.input(Input::HttpDone { fetch }));
-        out
+        })
     }
 
     /// A remote peer offers, we answer, the channel opens and it shakes hands.
@@ -184,24 +184,13 @@ fn sent(out: &[Output], to: ConnId) -> Vec<Message> {
         .collect()
 }
 
-#[test]
-fn without_peers_a_request_goes_straight_to_http_and_is_cached() {
-    let mut r = Rig::new(Config::default());
-    let out = r.request(1, 12);
-    let [(fetch, None)] = fetches(&out)[..] else {
-        panic!("{out:?}")
-    };
-    let out = r.serve(fetch, 200, &body(12));
-    assert_eq!(
-        delivered(&out),
-        vec![(RequestId(1), body(12), Source::Http)]
-    );
-    // A repeat request is answered from the store without a fetch.
-    let out = r.request(2, 12);
-    assert!(fetches(&out).is_empty());
-    assert_eq!(delivered(&out).len(), 1);
-    let s = r.e.stats();
-    assert_eq!((s.http_down, s.segments_http), (40_000, 1));
+fn handed(out: &[Output]) -> Vec<RequestId> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::LoadOverHttp { req } => Some(*req),
+            _ => None,
+        })
+        .collect()
 }
 
 fn timings(out: &[Output]) -> Vec<Timing> {
@@ -213,73 +202,223 @@ fn timings(out: &[Output]) -> Vec<Timing> {
         .collect()
 }
 
+/// The wire form of segment `sn` of [`STREAM`].
+fn wire(sn: u64) -> (u64, u64) {
+    let fingerprint = identity::fingerprint(&format!("http://o/{sn}.ts"), None, false);
+    (identity::stream_id(STREAM), fingerprint)
+}
+
+fn have(sns: Vec<u64>) -> Message {
+    Message::Have {
+        stream: identity::stream_id(STREAM),
+        added: sns,
+        removed: vec![],
+    }
+}
+
+fn ask(req: u32, sn: u64) -> Message {
+    let (stream, fingerprint) = wire(sn);
+    Message::Request {
+        req,
+        stream,
+        segment: sn,
+        fingerprint,
+    }
+}
+
 #[test]
-fn data_held_before_the_request_reports_the_speed_it_was_fetched_at() {
+fn without_peers_hls_loads_the_request_and_its_bytes_are_kept() {
+    let mut r = Rig::new(Config::default());
+    let out = r.request(1, 12);
+    assert_eq!(handed(&out), vec![RequestId(1)]);
+    assert!(fetches(&out).is_empty(), "hls.js's own loader fetches it");
+    let out = r.loaded(1, &body(12));
+    assert!(delivered(&out).is_empty(), "hls.js already has it");
+    // A repeat request is answered from the store.
+    let out = r.request(2, 12);
+    assert_eq!(
+        delivered(&out),
+        vec![(RequestId(2), body(12), Source::Http)]
+    );
+    let s = r.e.stats();
+    assert_eq!((s.http_down, s.segments_http), (40_000, 1));
+}
+
+#[test]
+fn stored_bytes_answer_only_their_own_url_and_range() {
+    let mut r = Rig::new(Config::default());
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    // Same stream and sn, another URL: not in our playlist, so hls.js loads it.
+    let out = r.request_of(2, STREAM, 12, "http://o/other.ts");
+    assert!(delivered(&out).is_empty());
+    assert_eq!(handed(&out), vec![RequestId(2)]);
+    // Same sn and URL with a byte range.
+    let out = r.input(Input::SegmentRequest {
+        req: RequestId(3),
+        stream: STREAM.into(),
+        sn: 12,
+        url: "http://o/12.ts".into(),
+        range: Some(ByteRange { start: 0, end: 100 }),
+    });
+    assert!(delivered(&out).is_empty());
+    assert_eq!(handed(&out), vec![RequestId(3)]);
+    // Same sn of a stream we have no playlist for.
+    let out = r.request_of(4, "main/9", 12, "http://o/12.ts");
+    assert_eq!(handed(&out), vec![RequestId(4)]);
+}
+
+/// Level 1: the same sequence numbers as level 0, other files.
+fn level_one(sns: std::ops::Range<u64>) -> Playlist {
+    let mut p = playlist(sns);
+    p.stream = "main/1".into();
+    for s in &mut p.segments {
+        s.url = format!("http://o/hi/{}.ts", s.sn);
+    }
+    p
+}
+
+#[test]
+fn an_abr_switch_keeps_peers_and_never_mixes_levels() {
+    let mut r = Rig::new(Config::default());
+    let swarm = r.e.info_hash();
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    let out = r.input(Input::Playlist(level_one(10..16)));
+    assert_eq!(r.e.info_hash(), swarm, "one swarm for every level");
+    assert!(!out
+        .iter()
+        .any(|o| matches!(o, Output::CloseConnection { .. })));
+    assert_eq!(r.e.stats().peers.len(), 1);
+    // Level 1's sn 12 is another resource than level 0's.
+    let out = r.request_of(2, "main/1", 12, "http://o/hi/12.ts");
+    assert!(delivered(&out).is_empty());
+    assert_eq!(handed(&out), vec![RequestId(2)]);
+    r.loaded(2, b"level one");
+    // Back on level 0, hls.js gets level 0's bytes again, and each level's
+    // bytes are what peers get for each.
+    let out = r.request(3, 12);
+    assert_eq!(delivered(&out)[0].1, body(12));
+    let out = r.request_of(4, "main/1", 12, "http://o/hi/12.ts");
+    assert_eq!(delivered(&out)[0].1, b"level one");
+    let (stream, fingerprint) = wire(12);
+    let hi = identity::stream_id("main/1");
+    let hi_fp = identity::fingerprint("http://o/hi/12.ts", None, false);
+    for (req, stream, fingerprint, want) in [
+        (7, stream, fingerprint, body(12)),
+        (8, hi, hi_fp, b"level one".to_vec()),
+    ] {
+        let out = r.peer_says(
+            conn,
+            Message::Request {
+                req,
+                stream,
+                segment: 12,
+                fingerprint,
+            },
+        );
+        let got: Vec<u8> = sent(&out, conn)
+            .into_iter()
+            .flat_map(|m| match m {
+                Message::Data { bytes, .. } => bytes,
+                _ => vec![],
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn a_peer_holding_another_level_is_not_asked_for_ours() {
+    let mut r = Rig::new(Config::default());
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: false,
+    });
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let mut out = r.peer_says(
+        conn,
+        Message::Have {
+            stream: identity::stream_id("main/1"),
+            added: vec![14],
+            removed: vec![],
+        },
+    );
+    out.extend(r.request(1, 14));
+    assert!(!sent(&out, conn)
+        .iter()
+        .any(|m| matches!(m, Message::Request { .. })));
+    assert_eq!(handed(&out), vec![RequestId(1)]);
+}
+
+#[test]
+fn a_request_with_another_fingerprint_is_absent() {
+    let mut r = Rig::new(Config::default());
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let (stream, _) = wire(12);
+    let out = r.peer_says(
+        conn,
+        Message::Request {
+            req: 5,
+            stream,
+            segment: 12,
+            fingerprint: 1,
+        },
+    );
+    assert_eq!(sent(&out, conn), vec![Message::Absent { req: 5 }]);
+}
+
+#[test]
+fn a_sequence_reset_forgets_what_was_stored_under_the_old_numbers() {
+    let mut r = Rig::new(Config::default());
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    // The packager restarted; sn 12 is now another file.
+    let mut restarted = playlist(0..13);
+    restarted.segments[12].url = "http://o/restart/12.ts".into();
+    let out = r.input(Input::Playlist(restarted));
+    assert!(sent(&out, conn)
+        .iter()
+        .any(|m| matches!(m, Message::Have { removed, .. } if removed.contains(&12))));
+    // The new sn 12 is fetched afresh: prefetched for the swarm, or by hls.js.
+    let prefetched = out
+        .iter()
+        .any(|o| matches!(o, Output::HttpFetch { url, .. } if url == "http://o/restart/12.ts"));
+    let out = r.request_of(2, STREAM, 12, "http://o/restart/12.ts");
+    assert!(delivered(&out).is_empty());
+    assert!(prefetched || handed(&out) == vec![RequestId(2)], "{out:?}");
+}
+
+#[test]
+fn redelivered_data_reports_the_speed_it_was_fetched_at() {
     let mut r = Rig::new(Config::default());
     r.now = 1_000;
-    let fetch = fetches(&r.request(1, 12))[0].0;
-    r.now = 1_100;
-    r.input(Input::HttpStarted {
-        fetch,
-        status: 200,
-        total: Some(40_000),
-    });
-    r.input(Input::HttpChunk {
-        fetch,
-        data: body(12),
-    });
+    r.request(1, 12);
     r.now = 1_400;
-    let out = r.input(Input::HttpDone { fetch });
-    let fresh = Timing {
-        start_ms: 1_000,
-        first_byte_ms: 1_100,
-        end_ms: 1_400,
-    };
-    assert_eq!(timings(&out), vec![fresh]);
+    r.loaded(1, &body(12));
     // Asked again 5 s later: the same 400 ms transfer, ending now, not an
     // instant load that would inflate hls.js's bandwidth estimate.
     r.now = 6_400;
     let out = r.request(2, 12);
     let again = Timing {
         start_ms: 6_000,
-        first_byte_ms: 6_100,
+        first_byte_ms: 6_000,
         end_ms: 6_400,
     };
     assert_eq!(timings(&out), vec![again]);
 }
 
 #[test]
-fn http_failure_fails_the_request() {
-    let mut r = Rig::new(Config::default());
-    let out = r.request(1, 12);
-    let fetch = fetches(&out)[0].0;
-    let out = r.input(Input::HttpFailed {
-        fetch,
-        status: Some(404),
-    });
-    assert!(out.iter().any(|o| matches!(
-        o,
-        Output::FailRequest {
-            req: RequestId(1),
-            reason: FailReason::Http(Some(404))
-        }
-    )));
-}
-
-#[test]
 fn segments_are_uploaded_in_chunks_and_absent_ones_refused() {
     let mut r = Rig::new(Config::default());
-    let out = r.request(1, 12);
-    r.serve(fetches(&out)[0].0, 200, &body(12));
+    r.request(1, 12);
+    r.loaded(1, &body(12));
     let conn = r.connect(*b"-SC0100-remoteremote");
-    let out = r.peer_says(
-        conn,
-        Message::Request {
-            req: 5,
-            segment: 12,
-            offset: 0,
-        },
-    );
+    let out = r.peer_says(conn, ask(5, 12));
     let mut got = Vec::new();
     for m in sent(&out, conn) {
         if let Message::Data { req: 5, bytes, .. } = m {
@@ -288,14 +427,7 @@ fn segments_are_uploaded_in_chunks_and_absent_ones_refused() {
     }
     assert_eq!(got, body(12));
     assert_eq!(r.e.stats().up, 40_000);
-    let out = r.peer_says(
-        conn,
-        Message::Request {
-            req: 6,
-            segment: 99,
-            offset: 0,
-        },
-    );
+    let out = r.peer_says(conn, ask(6, 99));
     assert_eq!(sent(&out, conn), vec![Message::Absent { req: 6 }]);
 }
 
@@ -305,22 +437,15 @@ fn upload_off_refuses_every_request() {
         upload: false,
         ..Config::default()
     });
-    let out = r.request(1, 12);
-    r.serve(fetches(&out)[0].0, 200, &body(12));
+    r.request(1, 12);
+    r.loaded(1, &body(12));
     let conn = r.connect(*b"-SC0100-remoteremote");
-    let out = r.peer_says(
-        conn,
-        Message::Request {
-            req: 5,
-            segment: 12,
-            offset: 0,
-        },
-    );
+    let out = r.peer_says(conn, ask(5, 12));
     assert_eq!(sent(&out, conn), vec![Message::Absent { req: 5 }]);
 }
 
-/// Starts a P2P download of segment 14 with position far enough back that
-/// it is not urgent; the peer sends `partial` bytes then goes silent.
+/// A P2P download of segment 14 for request 1, position far enough back
+/// that it is not urgent; the peer sends `partial` bytes then goes silent.
 fn silent_peer(partial: usize) -> (Rig, ConnId, Vec<Output>) {
     let mut r = Rig::new(Config::default());
     r.input(Input::Playback {
@@ -329,13 +454,7 @@ fn silent_peer(partial: usize) -> (Rig, ConnId, Vec<Output>) {
     });
     let conn = r.connect(*b"-SC0100-remoteremote");
     // Segment 14 is 6 s ahead: fetched from the peer as soon as it has it.
-    let mut out = r.peer_says(
-        conn,
-        Message::Have {
-            added: vec![14],
-            removed: vec![],
-        },
-    );
+    let mut out = r.peer_says(conn, have(vec![14]));
     out.extend(r.request(1, 14));
     let Some(Message::Request {
         req, segment: 14, ..
@@ -357,34 +476,71 @@ fn silent_peer(partial: usize) -> (Rig, ConnId, Vec<Output>) {
 }
 
 #[test]
-fn a_silent_peer_is_abandoned_and_http_resumes_with_a_range() {
+fn a_silent_peer_is_abandoned_and_hls_loads_the_whole_segment() {
     let (mut r, conn, out) = silent_peer(16_000);
     assert!(sent(&out, conn).contains(&Message::Cancel { req: 1 }));
-    let [(fetch, Some(range))] = fetches(&out)[..] else {
+    assert_eq!(handed(&out), vec![RequestId(1)]);
+    assert!(
+        fetches(&out).is_empty(),
+        "no Range resume on a peer's bytes"
+    );
+    r.loaded(1, &body(14));
+    assert_eq!(r.e.stats().p2p_fallbacks, 1);
+    let out = r.request(2, 14);
+    assert_eq!(delivered(&out)[0].1, body(14));
+}
+
+#[test]
+fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
+    let mut r = Rig::new(Config::default());
+    // Playing 3 s before segment 14: a peer has it, then goes silent; by
+    // then it is due within the HTTP window, so it is prefetched.
+    r.input(Input::Playback {
+        position_ms: 25_000,
+        playing: true,
+    });
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let out = r.peer_says(conn, have(vec![14]));
+    assert!(sent(&out, conn)
+        .iter()
+        .any(|m| matches!(m, Message::Request { segment: 14, .. })));
+    let out = r.advance(1_600);
+    let [(fetch, None)] = fetches(&out)[..] else {
         panic!("{out:?}")
     };
-    assert_eq!(
-        range,
-        ByteRange {
-            start: 16_000,
-            end: 40_000
-        }
-    );
-    let out = r.serve(fetch, 206, &body(14)[16_000..]);
-    assert_eq!(delivered(&out)[0].1, body(14));
-    assert_eq!(r.e.stats().p2p_fallbacks, 1);
+    let out = r.request(1, 14);
+    assert!(handed(&out).is_empty(), "waits for the prefetch");
+    let out = r.input(Input::HttpFailed { fetch });
+    assert_eq!(handed(&out), vec![RequestId(1)]);
 }
 
 #[test]
-fn an_origin_ignoring_the_range_still_yields_the_whole_segment() {
-    let (mut r, _, out) = silent_peer(16_000);
+fn a_prefetch_answers_the_request_that_waits_for_it() {
+    let mut r = Rig::new(Config::default());
+    r.input(Input::Playback {
+        position_ms: 25_000,
+        playing: true,
+    });
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    r.peer_says(conn, have(vec![14]));
+    let out = r.advance(1_600);
     let fetch = fetches(&out)[0].0;
-    let out = r.serve(fetch, 200, &body(14));
-    assert_eq!(delivered(&out)[0].1, body(14));
+    r.request(1, 14);
+    let first_byte = r.now + 50;
+    r.now += 100;
+    let out = r.input(Input::HttpLoaded {
+        fetch,
+        data: body(14),
+        first_byte,
+    });
+    assert_eq!(
+        delivered(&out),
+        vec![(RequestId(1), body(14), Source::Http)]
+    );
 }
 
 #[test]
-fn rejected_p2p_data_drops_the_peer_and_refetches_over_http() {
+fn rejected_p2p_data_drops_the_peer_and_hls_loads_it() {
     let (mut r, conn, _) = p2p_segment_with_a_watcher(Config::default());
     let out = r.input(Input::SegmentRejected { req: RequestId(1) });
     assert!(out
@@ -393,13 +549,12 @@ fn rejected_p2p_data_drops_the_peer_and_refetches_over_http() {
     assert!(out
         .iter()
         .any(|o| matches!(o, Output::Event(Event::PeerClosed { .. }))));
-    let [(fetch, None)] = fetches(&out)[..] else {
-        panic!("{out:?}")
-    };
-    let out = r.serve(fetch, 200, &body(14));
+    assert_eq!(handed(&out), vec![RequestId(1)]);
+    r.loaded(1, &body(14));
+    let out = r.request(2, 14);
     assert_eq!(
         delivered(&out),
-        vec![(RequestId(1), body(14), Source::Http)]
+        vec![(RequestId(2), body(14), Source::Http)]
     );
 }
 
@@ -412,13 +567,7 @@ fn p2p_segment_with_a_watcher(cfg: Config) -> (Rig, ConnId, ConnId) {
     });
     let from = r.connect(*b"-SC0100-remoteremote");
     let other = r.connect(*b"-SC0100-otherotherot");
-    let mut out = r.peer_says(
-        from,
-        Message::Have {
-            added: vec![14],
-            removed: vec![],
-        },
-    );
+    let mut out = r.peer_says(from, have(vec![14]));
     out.extend(r.request(1, 14));
     let Some(Message::Request { req, .. }) = sent(&out, from).pop() else {
         panic!("{out:?}")
@@ -447,27 +596,17 @@ fn p2p_data_awaiting_validation_is_not_passed_on_until_accepted() {
         ..Config::default()
     };
     let (mut r, _, other) = p2p_segment_with_a_watcher(cfg);
-    let ask = |r: &mut Rig, req| {
-        let out = r.peer_says(
-            other,
-            Message::Request {
-                req,
-                segment: 14,
-                offset: 0,
-            },
-        );
+    let asked = |r: &mut Rig, req| {
+        let out = r.peer_says(other, ask(req, 14));
         sent(&out, other)
     };
-    assert_eq!(ask(&mut r, 7), vec![Message::Absent { req: 7 }]);
+    assert_eq!(asked(&mut r, 7), vec![Message::Absent { req: 7 }]);
     let out = r.input(Input::SegmentAccepted { req: RequestId(1) });
-    assert_eq!(
-        sent(&out, other),
-        vec![Message::Have {
-            added: vec![14],
-            removed: vec![]
-        }]
-    );
-    assert!(matches!(ask(&mut r, 8)[..], [Message::Data { req: 8, .. }]));
+    assert_eq!(sent(&out, other), vec![have(vec![14])]);
+    assert!(matches!(
+        asked(&mut r, 8)[..],
+        [Message::Data { req: 8, .. }]
+    ));
 }
 
 #[test]
@@ -540,12 +679,12 @@ fn p2p_off_never_talks_to_trackers() {
 }
 
 #[test]
-fn switching_rendition_switches_swarm_and_drops_peers() {
+fn another_manifest_is_another_swarm() {
     let mut r = Rig::new(Config::default());
     let before = r.e.info_hash().unwrap();
     let conn = r.connect(*b"-SC0100-remoteremote");
     let mut p = playlist(10..16);
-    p.rendition = "1".into();
+    p.manifest_url = format!("{URL}?ch=9");
     let out = r.input(Input::Playlist(p));
     assert_ne!(r.e.info_hash().unwrap(), before);
     assert!(out
@@ -555,11 +694,48 @@ fn switching_rendition_switches_swarm_and_drops_peers() {
 }
 
 #[test]
-fn close_leaves_nothing_running() {
+fn with_a_swarm_id_tokens_in_urls_do_not_split_the_swarm() {
+    let cfg = |_| Config {
+        swarm_id: Some("event-42".into()),
+        ..Config::default()
+    };
+    let viewer = |token: &str| {
+        let mut r = Rig::new(cfg(()));
+        let mut p = playlist(10..16);
+        p.manifest_url = format!("{URL}?token={token}");
+        for s in &mut p.segments {
+            s.url = format!("http://o/{token}/{}.ts?token={token}", s.sn);
+        }
+        r.input(Input::Playlist(p));
+        r
+    };
+    let (a, b) = (viewer("aaa"), viewer("bbb"));
+    assert_eq!(a.e.info_hash(), b.e.info_hash());
+    let fp = |r: &Rig| {
+        r.e.content
+            .as_ref()
+            .and_then(|c| {
+                c.segment(stream::SegmentKey {
+                    stream: identity::stream_id(STREAM),
+                    sn: 12,
+                })
+            })
+            .map(|s| s.fingerprint)
+    };
+    assert_eq!(fp(&a), fp(&b));
+}
+
+#[test]
+fn close_hands_pending_requests_to_hls_and_leaves_nothing_running() {
     let mut r = Rig::new(Config::default());
+    r.input(Input::Playback {
+        position_ms: 25_000,
+        playing: true,
+    });
     let conn = r.connect(*b"-SC0100-remoteremote");
-    let out = r.request(1, 12);
-    let fetch = fetches(&out)[0].0;
+    r.peer_says(conn, have(vec![14]));
+    let fetch = fetches(&r.advance(1_600))[0].0;
+    r.request(1, 14);
     r.e.close(r.now);
     let out = r.drain();
     assert!(out
@@ -568,6 +744,7 @@ fn close_leaves_nothing_running() {
     assert!(out
         .iter()
         .any(|o| matches!(o, Output::CloseConnection { conn: c } if *c == conn)));
+    assert_eq!(handed(&out), vec![RequestId(1)]);
     assert_eq!(r.e.poll_timeout(), None);
 }
 

@@ -15,7 +15,6 @@ use wasm_bindgen::JsValue;
 
 use super::{
     events::{EventSink, Kind},
-    http::Http,
     js::peer_id,
     rtc::Peers,
     slots::Slots,
@@ -23,9 +22,7 @@ use super::{
     tracker::Trackers,
     Browser, Sink,
 };
-use crate::engine::{
-    ConnId, Engine, Event, FailReason, FetchId, Input, Output, PeerId, Source, TrackerId,
-};
+use crate::engine::{ConnId, Engine, Event, Input, Output, PeerId, Source, TrackerId};
 
 /// One unit of work for the loop.
 pub(super) enum Step {
@@ -36,7 +33,6 @@ pub(super) enum Step {
 struct Io {
     trackers: Trackers,
     peers: Peers,
-    http: Http,
     timer: Timer,
 }
 
@@ -76,7 +72,6 @@ impl Driver {
                 io: RefCell::new(Io {
                     trackers: Trackers::new(sink.clone()),
                     peers: Peers::new(rtc_config, low_water, sink.clone()),
-                    http: Http::new(sink.clone()),
                     timer: Timer::new(sink),
                 }),
                 queue: RefCell::default(),
@@ -126,14 +121,13 @@ impl Driver {
         self.engine.borrow()
     }
 
-    /// Closes every socket, connection and fetch; the driver then ignores everything.
+    /// Closes every socket and connection; the driver then ignores everything.
     pub fn stop(&self) {
         self.stopped.set(true);
         self.queue.borrow_mut().clear();
         let mut io = self.io.borrow_mut();
         io.trackers.close_all();
         io.peers.close_all();
-        io.http.abort_all();
         io.timer.disarm();
     }
 
@@ -193,26 +187,6 @@ impl Driver {
                     Input::ConnectionFailed { conn }
                 }
             }
-            Browser::HttpStarted(id, status, total) => Input::HttpStarted {
-                fetch: FetchId(id),
-                status,
-                total,
-            },
-            Browser::HttpChunk(id, data) => Input::HttpChunk {
-                fetch: FetchId(id),
-                data,
-            },
-            Browser::HttpDone(id) => {
-                self.io.borrow_mut().http.finished(id);
-                Input::HttpDone { fetch: FetchId(id) }
-            }
-            Browser::HttpFailed(id, status) => {
-                self.io.borrow_mut().http.finished(id);
-                Input::HttpFailed {
-                    fetch: FetchId(id),
-                    status,
-                }
-            }
             Browser::Error(place, error) => {
                 self.error(place, error);
                 return None;
@@ -247,9 +221,18 @@ impl Driver {
             }
             Output::SendData { conn, data } => io.peers.send(conn.0, &data),
             Output::HttpFetch { fetch, url, range } => {
-                io.http.get(fetch.0, &url, range.map(|r| (r.start, r.end)))
+                drop(io);
+                let (start, end) = range.map_or((0, 0), |r| (r.start, r.end));
+                let nums = [start as f64, end as f64, 0.0];
+                self.events
+                    .send(Kind::HttpFetch, fetch.0, nums, &JsValue::NULL, &url.into());
             }
-            Output::HttpAbort { fetch } => io.http.abort(fetch.0),
+            Output::HttpAbort { fetch } => {
+                drop(io);
+                let none = JsValue::NULL;
+                self.events
+                    .send(Kind::HttpAbort, fetch.0, [0.0; 3], &none, &none);
+            }
             Output::Deliver {
                 req,
                 data,
@@ -266,15 +249,11 @@ impl Driver {
                     &self.source_peer(source),
                 );
             }
-            Output::FailRequest { req, reason } => {
+            Output::LoadOverHttp { req } => {
                 drop(io);
-                let (status, unknown) = match reason {
-                    FailReason::Http(status) => (status.unwrap_or(0), 0.0),
-                    FailReason::Unknown => (0, 1.0),
-                };
-                let nums = [f64::from(status), unknown, 0.0];
+                let none = JsValue::NULL;
                 self.events
-                    .send(Kind::Fail, req.0, nums, &JsValue::NULL, &JsValue::NULL);
+                    .send(Kind::ToHttp, req.0, [0.0; 3], &none, &none);
             }
             Output::Event(event) => {
                 drop(io);

@@ -32,9 +32,9 @@ pub enum Kind {
     /// Segment for request `req`: a, b, c = transfer start, first byte and
     /// end (ms); value = the bytes; text = the source peer's id, or null.
     Data = 0,
-    /// Request `req` failed: a = HTTP status (0: none); b = 1 if the segment
-    /// is in no playlist.
-    Fail = 1,
+    /// Load request `req` with hls.js's own loader and report its bytes
+    /// (`Node::loaded`).
+    ToHttp = 1,
     /// text = the peer's id.
     PeerConnect = 2,
     /// text = the peer's id.
@@ -43,6 +43,12 @@ pub enum Kind {
     Bytes = 4,
     /// value = the error or its message; text = where; a = tracker index, or -1.
     Error = 5,
+    /// Prefetch `req` (a fetch id) with the page's hls.js loader: text = URL;
+    /// a, b = rangeStart, rangeEnd (0, 0: whole). Report `Node::http_loaded`
+    /// or `Node::http_failed`.
+    HttpFetch = 6,
+    /// Abort the prefetch `req`; nothing more is expected about it.
+    HttpAbort = 7,
 }
 
 impl EventSink {

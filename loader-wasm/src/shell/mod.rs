@@ -1,12 +1,12 @@
-//! Browser shell: executes the engine's actions with WebSocket, WebRTC, fetch
-//! and timers, and feeds every browser event back to it. It makes no decisions
-//! of its own. `node` is the wasm-bindgen surface that the JS glue calls.
+//! Browser shell: executes the engine's actions with WebSocket, WebRTC and
+//! timers, and feeds every browser event back to it; HTTP goes through the
+//! JS glue, which uses the page's hls.js loader. It makes no decisions of its
+//! own. `node` is the wasm-bindgen surface that the JS glue calls.
 
 mod callback;
 mod config;
 mod driver;
 mod events;
-mod http;
 mod js;
 mod node;
 mod rtc;
@@ -36,12 +36,6 @@ pub(crate) enum Browser {
     PeerMessage(u32, Vec<u8>),
     PeerDrained(u32),
     PeerClosed(u32),
-    /// Status and Content-Length of a response.
-    HttpStarted(u32, u16, Option<u64>),
-    HttpChunk(u32, Vec<u8>),
-    HttpDone(u32),
-    /// HTTP status if one was received.
-    HttpFailed(u32, Option<u16>),
     /// A browser API refused something: where, and the JS error.
     Error(&'static str, JsValue),
 }

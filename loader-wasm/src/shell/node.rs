@@ -14,7 +14,9 @@ use super::{
     js::{self, strings},
     timer::now_ms,
 };
-use crate::engine::{ByteRange, Engine, Input, Playlist, RequestId, SegmentInfo};
+use crate::engine::{
+    ByteRange, Engine, FetchId, Input, Playlist, RequestId, SegmentInfo, StreamKind,
+};
 
 #[wasm_bindgen]
 pub struct Node {
@@ -53,13 +55,15 @@ impl Node {
         Node { driver }
     }
 
-    /// A media playlist was loaded or refreshed. `urls` holds the segment
-    /// URLs; `nums` five numbers per segment: sn, start (ms), duration (ms),
-    /// rangeStart, rangeEnd.
+    /// A media playlist was loaded or refreshed. `stream` names it (see
+    /// `Playlist::stream`); `kind` is 0 main, 1 audio, 2 subtitles. `urls`
+    /// holds the segment URLs; `nums` five numbers per segment: sn, start
+    /// (ms), duration (ms), rangeStart, rangeEnd.
     pub fn playlist(
         &self,
         manifest_url: String,
-        rendition: String,
+        stream: String,
+        kind: u8,
         live: bool,
         urls: Array,
         nums: &[f64],
@@ -74,9 +78,15 @@ impl Node {
                 duration_ms: n[2] as u64,
             })
             .collect();
+        let kind = match kind {
+            1 => StreamKind::Audio,
+            2 => StreamKind::Subtitle,
+            _ => StreamKind::Main,
+        };
         let playlist = Playlist {
             manifest_url,
-            rendition,
+            stream,
+            kind,
             live,
             segments,
         };
@@ -92,7 +102,8 @@ impl Node {
         }));
     }
 
-    /// hls.js wants a media segment; answered by a "data" or "fail" event.
+    /// hls.js wants a media segment of `stream` (named as in `playlist`);
+    /// answered by a "data" or "to HTTP" event.
     pub fn load(
         &self,
         req: u32,
@@ -100,17 +111,41 @@ impl Node {
         range_start: f64,
         range_end: f64,
         sn: f64,
-        rendition: String,
+        stream: String,
     ) {
         let range = byte_range(range_start, range_end);
         let input = Input::SegmentRequest {
             req: RequestId(req),
+            stream,
             sn: sn as u64,
-            rendition,
             url,
             range,
         };
         self.driver.feed(Step::Engine(input));
+    }
+
+    /// hls.js's loader finished request `req` after a "to HTTP" event.
+    pub fn loaded(&self, req: u32, data: Vec<u8>) {
+        self.driver.feed(Step::Engine(Input::RequestLoaded {
+            req: RequestId(req),
+            data,
+        }));
+    }
+
+    /// The prefetch `fetch` succeeded; its first byte came at `first_byte` (ms).
+    pub fn http_loaded(&self, fetch: u32, data: Vec<u8>, first_byte: f64) {
+        self.driver.feed(Step::Engine(Input::HttpLoaded {
+            fetch: FetchId(fetch),
+            data,
+            first_byte: first_byte.max(0.0) as u64,
+        }));
+    }
+
+    /// The prefetch `fetch` failed.
+    pub fn http_failed(&self, fetch: u32) {
+        self.driver.feed(Step::Engine(Input::HttpFailed {
+            fetch: FetchId(fetch),
+        }));
     }
 
     /// hls.js gave up on request `req`.

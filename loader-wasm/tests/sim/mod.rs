@@ -1,14 +1,17 @@
 //! A deterministic in-process swarm: several engines exchanging messages over
 //! simulated links (latency, per-peer uplink bandwidth), a simulated WebTorrent
-//! tracker, a simulated HTTP origin publishing a live (or VOD) playlist, and
-//! simulated hls.js players that request segments in order and play at real
-//! time. Time advances in 10 ms steps; no threads, no sockets.
+//! tracker, a simulated HTTP origin publishing a live (or VOD) stream in one
+//! or more levels, and simulated hls.js players that request segments in
+//! order, play at real time, may switch levels, and load over HTTP what the
+//! engine hands back to them. Every segment a player receives is checked
+//! against the origin's bytes for its level. Time advances in 10 ms steps; no
+//! threads, no sockets.
 
 use std::collections::BTreeMap;
 
 use swarmcast_loader::engine::{
     ByteRange, Config, ConnId, Engine, FetchId, Input, Output, Playlist, RequestId, SegmentInfo,
-    Source, StatsSnapshot, TrackerReply, TrackerRequest,
+    Source, StatsSnapshot, StreamKind, TrackerReply, TrackerRequest,
 };
 use swarmcast_protocol::ids::Id20;
 use swarmcast_protocol::tracker::{
@@ -23,11 +26,13 @@ const SIGNAL_MS: u64 = 40;
 const LIST_SIZE: u64 = 6;
 const MANIFEST: &str = "http://origin/live/stream.m3u8";
 
-/// Deterministic body of segment `sn`: ~100 KB (400 kbit/s at 2 s), small
-/// enough to keep the suite fast, large enough to span several 16 KiB chunks.
-pub fn segment_bytes(sn: u64) -> Vec<u8> {
+/// Deterministic body of segment `sn` of `level`: ~100 KB (400 kbit/s at
+/// 2 s), small enough to keep the suite fast, large enough to span several
+/// 16 KiB chunks. Levels have the same numbers and lengths but other bytes,
+/// so handing one level's segment for another's is caught.
+pub fn segment_bytes(level: u64, sn: u64) -> Vec<u8> {
     (0..segment_len(sn))
-        .map(|i| (i as u64 ^ sn.wrapping_mul(31)) as u8)
+        .map(|i| (i as u64 ^ sn.wrapping_mul(31) ^ level.wrapping_mul(0x5b)) as u8)
         .collect()
 }
 
@@ -43,6 +48,11 @@ fn vod_offset(sn: u64) -> u64 {
 pub struct SimConfig {
     pub nodes: usize,
     pub live: bool,
+    /// Levels of the stream; node `i` starts on level `i % levels`.
+    pub levels: u64,
+    /// Nodes that switch level every this many ms (cycling 0, 2, 1, 0, …).
+    pub switchers: Vec<usize>,
+    pub switch_every_ms: u64,
     /// VOD only: serve all segments as byte ranges of one file.
     pub byte_ranges: bool,
     pub engine: Config,
@@ -59,6 +69,9 @@ impl SimConfig {
         SimConfig {
             nodes,
             live: true,
+            levels: 1,
+            switchers: Vec::new(),
+            switch_every_ms: 5_000,
             byte_ranges: false,
             engine: Config {
                 trackers: vec!["ws://tracker".into()],
@@ -72,10 +85,24 @@ impl SimConfig {
     }
 }
 
+/// A request the player is waiting on.
+#[derive(Clone, Copy)]
+struct Waiting {
+    req: RequestId,
+    level: u64,
+    sn: u64,
+}
+
 struct Player {
+    level: u64,
+    /// The newest segment of the last playlist given to the engine: like
+    /// hls.js, the player asks only for what its playlist lists.
+    listed: Option<u64>,
+    /// When the player last switched level.
+    switched_at: u64,
     /// Next sequence number to request, and the one awaiting an answer.
     next_sn: Option<u64>,
-    waiting: Option<(RequestId, u64)>,
+    waiting: Option<Waiting>,
     /// Media time at which playback started, and wall time then.
     play: Option<(u64, u64)>,
     phase: u64,
@@ -96,11 +123,15 @@ struct Node {
     pub misses: Vec<u64>,
     pub delivered: u64,
     pub rejected: u64,
+    /// Segments that arrived after a level switch (counted per source).
+    pub after_switch: (u64, u64),
 }
 
 enum Ev {
     Input(usize, Input),
     Tracker(usize, TrackerRequest),
+    /// hls.js's own loader finished a request the engine handed to it.
+    HlsLoaded(usize, RequestId, Vec<u8>),
 }
 
 pub struct Sim {
@@ -143,6 +174,9 @@ impl Sim {
                 joined: false,
                 join_at,
                 player: Player {
+                    level: i as u64 % sim.cfg.levels.max(1),
+                    listed: None,
+                    switched_at: 0,
                     next_sn: None,
                     waiting: None,
                     play: None,
@@ -155,6 +189,7 @@ impl Sim {
                 misses: Vec::new(),
                 delivered: 0,
                 rejected: 0,
+                after_switch: (0, 0),
             });
         }
         sim
@@ -201,6 +236,12 @@ impl Sim {
         self.nodes[i].rejected
     }
 
+    /// Segments node `i` received within one segment after a level switch:
+    /// (from peers, all).
+    pub fn after_switch(&self, i: usize) -> (u64, u64) {
+        self.nodes[i].after_switch
+    }
+
     pub fn alive(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.nodes.len()).filter(|&i| self.nodes[i].alive)
     }
@@ -238,29 +279,30 @@ impl Sim {
         ((self.now - self.t0) / SEG_MS).checked_sub(1)
     }
 
-    fn playlist(&self) -> Playlist {
+    fn playlist(&self, level: u64) -> Playlist {
         let segments: Vec<SegmentInfo> = if self.cfg.live {
             let newest = self.newest_sn().unwrap_or(0);
             (newest.saturating_sub(LIST_SIZE - 1)..=newest)
-                .map(|sn| self.segment_info(sn))
+                .map(|sn| self.segment_info(level, sn))
                 .collect()
         } else {
-            (0..60).map(|sn| self.segment_info(sn)).collect()
+            (0..60).map(|sn| self.segment_info(level, sn)).collect()
         };
         Playlist {
-            manifest_url: format!("{MANIFEST}?token=abc"),
-            rendition: "360p".into(),
+            manifest_url: MANIFEST.into(),
+            stream: format!("{MANIFEST}/L{level}.m3u8"),
+            kind: StreamKind::Main,
             live: self.cfg.live,
             segments,
         }
     }
 
-    fn segment_info(&self, sn: u64) -> SegmentInfo {
+    fn segment_info(&self, level: u64, sn: u64) -> SegmentInfo {
         if self.cfg.byte_ranges {
             let start = vod_offset(sn);
             SegmentInfo {
                 sn,
-                url: "http://origin/vod/all.ts".into(),
+                url: format!("http://origin/vod/L{level}/all.ts"),
                 range: Some(ByteRange {
                     start,
                     end: start + segment_len(sn) as u64,
@@ -271,7 +313,7 @@ impl Sim {
         } else {
             SegmentInfo {
                 sn,
-                url: format!("http://origin/live/seg_{sn}.ts"),
+                url: format!("http://origin/live/L{level}/seg_{sn}.ts"),
                 range: None,
                 start_ms: sn * SEG_MS,
                 duration_ms: SEG_MS,
@@ -281,6 +323,8 @@ impl Sim {
 
     /// Origin content of a URL + range.
     fn origin(&self, url: &str, range: Option<ByteRange>) -> Vec<u8> {
+        let level_at = url.find("/L").expect("level in URL") + 2;
+        let level = url[level_at..level_at + 1].parse().unwrap();
         if url.ends_with("all.ts") {
             // Ranges in this simulation always cover whole segments.
             let r = range.expect("VOD file is fetched by range");
@@ -288,7 +332,7 @@ impl Sim {
             let mut body = Vec::new();
             let mut sn = first;
             while vod_offset(sn) < r.end {
-                body.extend(segment_bytes(sn));
+                body.extend(segment_bytes(level, sn));
                 sn += 1;
             }
             let skip = (r.start - vod_offset(first)) as usize;
@@ -296,11 +340,11 @@ impl Sim {
         }
         let body = {
             let sn: u64 = url
-                .trim_start_matches("http://origin/live/seg_")
-                .trim_end_matches(".ts")
-                .parse()
+                .rsplit("seg_")
+                .next()
+                .and_then(|s| s.trim_end_matches(".ts").parse().ok())
                 .unwrap();
-            segment_bytes(sn)
+            segment_bytes(level, sn)
         };
         match range {
             Some(r) => body[r.start as usize..r.end as usize].to_vec(),
@@ -328,12 +372,22 @@ impl Sim {
             if !self.nodes[i].joined {
                 continue;
             }
+            let switch = self.cfg.switchers.contains(&i)
+                && self.nodes[i].player.play.is_some()
+                && now >= self.nodes[i].player.switched_at + self.cfg.switch_every_ms;
+            if switch {
+                // 0, 2, 1, 0, …: up, down, and back to a level loaded before.
+                let player = &mut self.nodes[i].player;
+                player.level = (player.level + 2) % self.cfg.levels;
+                player.switched_at = now;
+            }
             let refresh =
                 self.cfg.live && now % SEG_MS == self.nodes[i].player.phase / STEP_MS * STEP_MS;
-            if refresh || self.nodes[i].player.next_sn.is_none() {
-                let p = self.playlist();
+            if refresh || switch || self.nodes[i].player.next_sn.is_none() {
+                let p = self.playlist(self.nodes[i].player.level);
                 self.input(i, Input::Playlist(p.clone()));
                 let player = &mut self.nodes[i].player;
+                player.listed = p.segments.last().map(|s| s.sn);
                 if player.next_sn.is_none() {
                     let newest = p.segments.last().map_or(0, |s| s.sn);
                     player.next_sn = Some(if self.cfg.live {
@@ -363,15 +417,9 @@ impl Sim {
             let ev = self.queue.remove(&(t, s)).unwrap();
             match ev {
                 Ev::Input(i, input) => {
-                    if let Input::HttpStarted { fetch, .. }
-                    | Input::HttpChunk { fetch, .. }
-                    | Input::HttpDone { fetch } = &input
-                    {
-                        if !self.fetches.contains_key(&(i, fetch.0)) {
+                    if let Input::HttpLoaded { fetch, .. } = &input {
+                        if self.fetches.remove(&(i, fetch.0)).is_none() {
                             continue;
-                        }
-                        if matches!(input, Input::HttpDone { .. }) {
-                            self.fetches.remove(&(i, fetch.0));
                         }
                     }
                     if self.nodes[i].alive {
@@ -379,6 +427,19 @@ impl Sim {
                     }
                 }
                 Ev::Tracker(i, request) => self.tracker(i, request),
+                Ev::HlsLoaded(i, req, data) => {
+                    let waits = self.nodes[i].player.waiting.filter(|w| w.req == req);
+                    if let (true, Some(w)) = (self.nodes[i].alive, waits) {
+                        self.input(
+                            i,
+                            Input::RequestLoaded {
+                                req,
+                                data: data.clone(),
+                            },
+                        );
+                        self.played(i, w, &data, Source::Http);
+                    }
+                }
             }
         }
         for i in 0..self.nodes.len() {
@@ -393,11 +454,7 @@ impl Sim {
         let (Some(sn), None) = (player.next_sn, player.waiting) else {
             return;
         };
-        let available = if self.cfg.live {
-            self.newest_sn().is_some_and(|n| sn <= n)
-        } else {
-            sn < 60
-        };
+        let available = player.listed.is_some_and(|n| sn <= n);
         // hls.js keeps about 30 s of buffer ahead.
         let buffered_enough = player
             .play
@@ -406,15 +463,16 @@ impl Sim {
             return;
         }
         let req = RequestId(player.next_req);
+        let level = player.level;
         self.nodes[i].player.next_req += 1;
-        self.nodes[i].player.waiting = Some((req, sn));
-        let info = self.segment_info(sn);
+        self.nodes[i].player.waiting = Some(Waiting { req, level, sn });
+        let info = self.segment_info(level, sn);
         self.input(
             i,
             Input::SegmentRequest {
                 req,
+                stream: format!("{MANIFEST}/L{level}.m3u8"),
                 sn,
-                rendition: "360p".into(),
                 url: info.url,
                 range: info.range,
             },
@@ -504,11 +562,14 @@ impl Sim {
             Output::Deliver {
                 req, data, source, ..
             } => self.on_deliver(i, req, data, source),
-            Output::FailRequest { req, .. } => {
-                // hls.js would retry; the simulation asks again.
-                if self.nodes[i].player.waiting.is_some_and(|w| w.0 == req) {
-                    self.nodes[i].player.waiting = None;
-                }
+            Output::LoadOverHttp { req } => {
+                let w = self.nodes[i].player.waiting.expect("handed a request");
+                assert_eq!(w.req, req, "handed a request the player did not make");
+                let info = self.segment_info(w.level, w.sn);
+                let body = self.origin(&info.url, info.range);
+                self.origin_bytes += body.len() as u64;
+                let t = self.now + HTTP_RTT_MS + body.len() as u64 / self.cfg.origin_speed;
+                self.at(t, Ev::HlsLoaded(i, req, body));
             }
             Output::Event(_) => {}
         }
@@ -517,52 +578,56 @@ impl Sim {
     fn http(&mut self, i: usize, fetch: FetchId, url: &str, range: Option<ByteRange>) {
         let body = self.origin(url, range);
         self.fetches.insert((i, fetch.0), ());
-        let status = if range.is_some() { 206 } else { 200 };
-        let mut t = self.now + HTTP_RTT_MS;
-        let total = Some(body.len() as u64);
-        self.at(
-            t,
-            Ev::Input(
-                i,
-                Input::HttpStarted {
-                    fetch,
-                    status,
-                    total,
-                },
-            ),
-        );
-        for chunk in body.chunks(64 * 1024) {
-            t += chunk.len() as u64 / self.cfg.origin_speed;
-            self.origin_bytes += chunk.len() as u64;
-            self.at(
-                t,
-                Ev::Input(
-                    i,
-                    Input::HttpChunk {
-                        fetch,
-                        data: chunk.to_vec(),
-                    },
-                ),
-            );
-        }
-        self.at(t, Ev::Input(i, Input::HttpDone { fetch }));
+        self.origin_bytes += body.len() as u64;
+        let first_byte = self.now + HTTP_RTT_MS;
+        let t = first_byte + body.len() as u64 / self.cfg.origin_speed;
+        let input = Input::HttpLoaded {
+            fetch,
+            data: body,
+            first_byte,
+        };
+        self.at(t, Ev::Input(i, input));
     }
 
     fn on_deliver(&mut self, i: usize, req: RequestId, data: Vec<u8>, source: Source) {
-        let Some((wreq, sn)) = self.nodes[i].player.waiting else {
+        let Some(w) = self.nodes[i].player.waiting else {
             return;
         };
-        assert_eq!(wreq, req, "answer for a request the player did not make");
-        if data != segment_bytes(sn) {
-            // The JS validateSegment hook.
+        assert_eq!(w.req, req, "answer for a request the player did not make");
+        if data != segment_bytes(w.level, w.sn) {
             assert!(matches!(source, Source::P2p(_)), "HTTP delivered bad data");
+            // The JS validateSegment hook.
             self.nodes[i].rejected += 1;
             self.input(i, Input::SegmentRejected { req });
             return;
         }
+        self.played(i, w, &data, source);
+    }
+
+    /// The player got `data` for its waiting request: it must be exactly
+    /// that level's segment, never another stream's.
+    fn played(&mut self, i: usize, w: Waiting, data: &[u8], source: Source) {
+        for level in 0..self.cfg.levels {
+            if level != w.level {
+                assert!(
+                    data != segment_bytes(level, w.sn),
+                    "node {i} got level {level}'s sn {} for level {}",
+                    w.sn,
+                    w.level
+                );
+            }
+        }
+        assert_eq!(data, segment_bytes(w.level, w.sn), "node {i}: wrong bytes");
         let now = self.now;
         let node = &mut self.nodes[i];
         node.delivered += 1;
+        if node.player.switched_at > 0 && now < node.player.switched_at + 2 * SEG_MS {
+            node.after_switch.1 += 1;
+            if matches!(source, Source::P2p(_)) {
+                node.after_switch.0 += 1;
+            }
+        }
+        let sn = w.sn;
         node.player.waiting = None;
         node.player.next_sn = Some(sn + 1);
         match node.player.play {
