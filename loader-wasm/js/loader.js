@@ -1,8 +1,10 @@
 // The hls.js fragment loader (config.fLoader). hls.js builds one per fragment
-// request; this class hands media segments to the swarm and fills hls.js's
+// request; this class asks the swarm for media segments and fills hls.js's
 // LoaderStats with real timings so its ABR estimates bandwidth as usual.
-// Init segments, LL-HLS parts and everything while the swarm is unusable go
-// through hls.js's own loader, so playback never depends on P2P.
+// Whatever the swarm does not answer itself (init segments, LL-HLS parts,
+// fragments it cannot identify, anything that must come over HTTP) is loaded
+// by the page's own loader class, exactly as hls.js would load it: its
+// xhrSetup/fetchSetup, load policy, status codes, retries and progress apply.
 
 const now = () => performance.now();
 
@@ -19,7 +21,10 @@ const newStats = () => ({
   buffering: { start: 0, first: 0, end: 0 },
 });
 
-/** The loader class for `swarm`, falling back to `HttpLoader` (hls.js's config.loader). */
+/**
+ * The loader class for `swarm`. `HttpLoader` is the class hls.js would use
+ * for fragments without swarmcast (the page's own fLoader, else its loader).
+ */
 export function fragmentLoader(swarm, HttpLoader) {
   return class SwarmcastFragmentLoader {
     constructor(config) {
@@ -27,27 +32,65 @@ export function fragmentLoader(swarm, HttpLoader) {
       this.stats = newStats();
       this.context = null;
       this.callbacks = null;
-      this.http = null; // the fallback loader, when used
-      this.request = null; // the swarm's handle for this load, when used
+      this.loadConfig = null;
+      this.http = null; // the page's loader, once the load went to HTTP
+      this.request = null; // the swarm's handle for this load, while it has one
       this.timer = 0;
     }
 
     load(context, loadConfig, callbacks) {
       this.context = context;
+      this.loadConfig = loadConfig;
       this.callbacks = callbacks;
       this.stats.loading.start = now();
       // The swarm sets this.request, and may answer before returning.
       if (!context.part && swarm.request(context, this)) {
-        const timeout = loadConfig.timeout || loadConfig.loadPolicy?.maxLoadTimeMs;
-        if (timeout && this.request) {
-          this.timer = setTimeout(() => this.#finish((cb) => cb.onTimeout(this.stats, context, null)), timeout);
-        }
+        // A swarm that has not answered by hls.js's own deadline hands the load to HTTP.
+        const timeout = loadConfig.loadPolicy?.maxLoadTimeMs || loadConfig.timeout;
+        if (timeout && this.request) this.timer = setTimeout(() => this.toHttp(false), timeout);
         return;
       }
+      this.toHttp(false);
+    }
+
+    /**
+     * Loads this fragment with the page's loader. With `share`, its bytes go
+     * to the swarm as well (kept and offered to peers); otherwise the swarm
+     * forgets the request.
+     */
+    toHttp(share) {
+      clearTimeout(this.timer);
+      const { context, loadConfig, callbacks, request } = this;
+      if (!callbacks || this.http) return;
+      if (!share && request) {
+        this.request = null;
+        swarm.release(request);
+      }
+      const onSuccess = (response, stats, ctx, details) => {
+        if (this.request) swarm.loaded(this.request, response.data);
+        this.request = null;
+        callbacks.onSuccess(response, stats, ctx, details);
+      };
+      const ending = (name) =>
+        callbacks[name] &&
+        ((...args) => {
+          this.#release();
+          callbacks[name](...args);
+        });
+      const cb = {
+        ...callbacks,
+        onSuccess,
+        onError: ending("onError"),
+        onTimeout: ending("onTimeout"),
+        onAbort: ending("onAbort"),
+      };
       this.stats.loading.start = 0; // hls.js's loaders refuse stats already in use
       this.http = new HttpLoader(this.config);
       this.http.stats = this.stats; // so hls.js's frag.stats sees its timings
-      this.http.load(context, loadConfig, callbacks);
+      swarm.prepareHttp(context).then(
+        () => this.http?.load(context, loadConfig, cb),
+        () => this.http?.load(context, loadConfig, cb),
+      );
     }
 
     // Called by the swarm with the whole segment and the [start, firstByte,
@@ -63,35 +106,32 @@ export function fragmentLoader(swarm, HttpLoader) {
       s.loaded = s.total = bytes.byteLength;
       const data =
         bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
-      this.#finish((cb) => cb.onSuccess({ url: this.context.url, data, code: 200 }, s, this.context, null));
-    }
-
-    // Called by the swarm when neither peers nor HTTP could deliver.
-    failure(code, text) {
-      this.#finish((cb) => cb.onError({ code, text }, this.context, null, this.stats));
+      const { callbacks, context } = this;
+      this.#release();
+      callbacks?.onSuccess({ url: context.url, data, code: 200 }, s, context, null);
     }
 
     abort() {
       if (this.http) return this.http.abort();
       if (!this.request) return;
       this.stats.aborted = true;
-      this.#finish((cb) => cb.onAbort?.(this.stats, this.context, null));
+      const { callbacks, context } = this;
+      this.#release();
+      callbacks?.onAbort?.(this.stats, context, null);
     }
 
     destroy() {
       this.http?.destroy();
-      this.#finish(null);
-      this.http = this.context = null;
+      this.#release();
+      this.http = this.context = this.callbacks = null;
     }
 
-    // Ends the swarm request (once) and runs one hls.js callback.
-    #finish(call) {
+    // Ends the swarm's part in this load (once).
+    #release() {
       clearTimeout(this.timer);
-      const { request, callbacks } = this;
-      this.request = this.callbacks = null;
-      if (!request) return;
-      swarm.release(request);
-      if (call && callbacks) call(callbacks);
+      const request = this.request;
+      this.request = null;
+      if (request) swarm.release(request);
     }
   };
 }

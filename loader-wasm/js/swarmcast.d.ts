@@ -6,8 +6,24 @@ export interface SegmentInfo {
   url: string;
   /** Media sequence number. */
   sn: number;
-  /** Variant (quality level) index. */
+  /** Index of the level (main), audio track or subtitle track. */
   level: number;
+  /** Which of hls.js's streams the fragment belongs to. */
+  type: "main" | "audio" | "subtitle";
+}
+
+/**
+ * An HTTP load that swarmcast is about to start through hls.js's loader (an
+ * hls.js fragment request or a prefetch for the swarm): hls.js's loader
+ * context. `url` and `headers` may be changed; hls.js's xhrSetup/fetchSetup
+ * still run afterwards.
+ */
+export interface HttpRequest {
+  url: string;
+  /** Byte range, end exclusive; both 0 (or absent) for the whole resource. */
+  rangeStart?: number;
+  rangeEnd?: number;
+  headers: Record<string, string>;
 }
 
 export interface SwarmcastOptions {
@@ -15,7 +31,13 @@ export interface SwarmcastOptions {
   trackers?: string[];
   /** Passed to every RTCPeerConnection (ICE servers and so on). Default: one public STUN server. */
   rtcConfig?: RTCConfiguration;
-  /** Viewers with the same swarm id share segments. Default: the playlist URL without query. */
+  /**
+   * Names the content for the swarm. Default: the manifest URL, query
+   * included, so `play.m3u8?ch=7` and `?ch=9` never share. Set it when URLs
+   * carry per-viewer tokens (in the query or the path): streams are then
+   * named by their place and attributes in the master playlist, and segments
+   * by their file name, so those viewers share one swarm.
+   */
   swarmId?: string;
   /** Fetch segments from peers at all. false: plain HTTP, no tracker, no peers. Default true. */
   p2p?: boolean;
@@ -35,7 +57,7 @@ export interface SwarmcastOptions {
   maxP2PDownloads?: number;
   /** A peer that sends no bytes for this long is dropped for that segment (ms). */
   p2pTimeoutMs?: number;
-  /** An HTTP download with no progress for this long fails (ms). */
+  /** A prefetch for the swarm that takes longer than this is abandoned (ms). */
   httpTimeoutMs?: number;
   /** Upper bound on memory used to keep segments for peers, in bytes. */
   memoryCapBytes?: number;
@@ -46,6 +68,12 @@ export interface SwarmcastOptions {
    * the hook accepted it, so corrupt data never spreads.
    */
   validateSegment?: (bytes: Uint8Array, info: SegmentInfo) => boolean | Promise<boolean>;
+  /**
+   * Called before every HTTP load swarmcast starts or hands to hls.js's
+   * loader, for what hls.js's config cannot express (e.g. per-segment signed
+   * URLs or headers): change `request.url` or `request.headers`.
+   */
+  httpRequestSetup?: (request: HttpRequest) => void | Promise<void>;
   /** Where to load the .wasm from. Default: next to swarmcast.js. */
   wasmUrl?: string | URL;
   /** TEST ONLY: send corrupted bytes to peers, to exercise validateSegment. Never set in production. */

@@ -53,8 +53,25 @@ const engineArgs = (o) => [
   (typeof o.rtcConfig === "object" && o.rtcConfig) || { iceServers: [{ urls: "stun:stun.l.google.com:19302" }] },
 ];
 
-// The key that names a rendition alike for every viewer: its playlist URL without query.
-const rendition = (url) => url.replace(/[?#].*$/, "");
+// hls.js's fragment types, as the engine numbers stream kinds.
+const KINDS = { main: 0, audio: 1, subtitle: 2 };
+
+// A stream's name, the same for every viewer of the content (the engine
+// hashes it). By default its media playlist URL, query and all. With a swarm
+// id, URLs may carry per-viewer tokens, so it is the stream's place and
+// attributes in the master playlist instead.
+const streamName = (hls, type, index, url, bySwarmId) => {
+  if (!bySwarmId) return `${type} ${url}`;
+  if (type === "main") {
+    const l = hls.levels?.[index] ?? {};
+    return `main/${index}/${l.bitrate}/${l.width}x${l.height}/${l.attrs?.CODECS ?? ""}`;
+  }
+  const t = (type === "audio" ? hls.audioTracks : hls.subtitleTracks)?.[index] ?? {};
+  return `${type}/${t.groupId}/${t.name}/${t.lang}/${index}`;
+};
+
+// How a fragment's byte range is keyed ("" for a whole resource).
+const rangeKey = (url, start, end) => `${url} ${end ? `${start}-${end}` : ""}`;
 
 export class Swarmcast extends EventTarget {
   /**
@@ -79,6 +96,10 @@ export class Swarmcast extends EventTarget {
   #loads = new Map(); // request id -> { loader, info }
   #nextId = 1;
   #unlisten = [];
+  #HttpLoader = null; // the loader class hls.js would use for fragments
+  #names = new Map(); // "type:index" -> stream name, from the playlists hls.js loaded
+  #frags = new Map(); // stream name -> Map(rangeKey -> hls.js Fragment), for prefetches
+  #prefetches = new Map(); // engine fetch id -> the page's loader running it
 
   constructor(hls, options) {
     super();
@@ -96,16 +117,23 @@ export class Swarmcast extends EventTarget {
     }
   }
 
-  /** Leaves the swarm: closes peers and tracker sockets; hls.js goes on over HTTP. */
+  /**
+   * Leaves the swarm: closes peers and tracker sockets. Loads in flight are
+   * handed to hls.js's own loader, and hls.js goes on over HTTP.
+   */
   destroy() {
     this.#unlisten.forEach((off) => off());
     this.#unlisten = [];
-    if (this.#hls?.config) this.#hls.config.fLoader = undefined;
+    if (this.#hls?.config) this.#hls.config.fLoader = this.#HttpLoader === this.#hls.config.loader ? undefined : this.#HttpLoader;
     this.#hls = null;
     const node = this.#node;
     this.#node = null;
+    const pending = [...this.#loads.values()];
     this.#loads.clear();
+    this.#prefetches.forEach((loader) => loader.destroy());
+    this.#prefetches.clear();
     if (node) this.#call(() => (node.destroy(), node.free()));
+    for (const { loader } of pending) loader.toHttp(false);
   }
 
   // --- used by the fragment loader ---
@@ -116,13 +144,16 @@ export class Swarmcast extends EventTarget {
    */
   request(context, loader) {
     const frag = context.frag;
-    // Init segments ("initSegment") and alternate audio/subtitle tracks stay on HTTP.
-    if (!this.#node || typeof frag?.sn !== "number" || frag.type !== "main") return false;
+    // Init segments ("initSegment") stay on HTTP, and so does any fragment
+    // of a stream whose playlist the engine has not seen.
+    const stream = this.#names.get(`${frag?.type}:${frag?.level}`);
+    if (!this.#node || typeof frag.sn !== "number" || stream === undefined) return false;
     const id = this.#nextId++;
     loader.request = id;
-    this.#loads.set(id, { loader, info: { url: context.url, sn: frag.sn, level: frag.level } });
+    const info = { url: context.url, sn: frag.sn, level: frag.level, type: frag.type };
+    this.#loads.set(id, { loader, info });
     const ok = this.#call(() =>
-      this.#node.load(id, context.url, context.rangeStart || 0, context.rangeEnd || 0, frag.sn, rendition(frag.baseurl)),
+      this.#node.load(id, context.url, context.rangeStart || 0, context.rangeEnd || 0, frag.sn, stream),
     );
     if (!ok) {
       this.#loads.delete(id);
@@ -131,9 +162,30 @@ export class Swarmcast extends EventTarget {
     return ok;
   }
 
+  /** hls.js's loader fetched the request `id` that the engine handed to it. */
+  loaded(id, data) {
+    const load = this.#loads.get(id);
+    if (!load) return;
+    this.#loads.delete(id);
+    this.#call(() => this.#node?.loaded(id, new Uint8Array(data)));
+    this.#emit("segmentloaded", { ...load.info, bytes: data.byteLength, source: "http", peerId: null });
+  }
+
   /** Forgets a request: finished, aborted or timed out. */
   release(id) {
     if (this.#loads.delete(id)) this.#call(() => this.#node?.abort(id));
+  }
+
+  /** Lets the page's `httpRequestSetup` adjust an HTTP load (URL, headers) before it starts. */
+  async prepareHttp(context) {
+    const setup = this.#options.httpRequestSetup;
+    if (typeof setup !== "function") return;
+    context.headers ??= {};
+    try {
+      await setup(context);
+    } catch (e) {
+      this.#fail("httpRequestSetup", e);
+    }
   }
 
   // --- engine side ---
@@ -145,31 +197,64 @@ export class Swarmcast extends EventTarget {
     // With a hook, peers' data is passed on only once the hook accepted it.
     const args = engineArgs({ ...options, validateP2p: typeof options.validateSegment === "function" });
     this.#node = new Node(...args, (...event) => this.#event(...event));
-    hls.config.fLoader = fragmentLoader(this, hls.config.loader);
-    this.#on("hlsLevelUpdated", (_, { details }) => this.#playlist(details));
+    // A page's own fragment loader stays in charge of HTTP: it is chained, not replaced.
+    this.#HttpLoader = hls.config.fLoader || hls.config.loader;
+    hls.config.fLoader = fragmentLoader(this, this.#HttpLoader);
+    this.#on("hlsLevelUpdated", (_, { details, level }) => this.#playlist("main", level, details));
+    this.#on("hlsAudioTrackLoaded", (_, { details, id }) => this.#playlist("audio", id, details));
+    this.#on("hlsSubtitleTrackLoaded", (_, { details, id }) => this.#playlist("subtitle", id, details));
     this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
     if (hls.media) this.#watch(hls.media);
     this.#on("hlsDestroying", () => this.destroy());
   }
 
   // Hands a (re)loaded media playlist to the engine, flattened for wasm.
-  #playlist(details) {
+  #playlist(type, index, details) {
+    const hls = this.#hls;
+    if (!hls || !details?.fragments) return;
+    const stream = streamName(hls, type, index, details.url, typeof this.#options.swarmId === "string");
+    this.#names.set(`${type}:${index}`, stream);
     const urls = [];
     const nums = [];
+    const frags = new Map();
     for (const f of details.fragments) {
       const [rangeStart = 0, rangeEnd = 0] = f.byteRange;
       urls.push(f.url);
       nums.push(f.sn, f.start * 1000, f.duration * 1000, rangeStart, rangeEnd);
+      frags.set(rangeKey(f.url, rangeStart, rangeEnd), f);
     }
+    this.#frags.set(stream, frags);
     this.#call(() =>
-      this.#node?.playlist(
-        this.#hls.url ?? details.url,
-        rendition(details.url),
-        details.live,
-        urls,
-        new Float64Array(nums),
-      ),
+      this.#node?.playlist(hls.url ?? details.url, stream, KINDS[type], details.live, urls, new Float64Array(nums)),
     );
+  }
+
+  // The engine prefetches a segment for the swarm: the page's loader fetches
+  // it as hls.js would fetch that fragment, without hls.js's retries.
+  #prefetch(id, url, rangeStart, rangeEnd) {
+    const hls = this.#hls;
+    if (!hls || !this.#HttpLoader) return this.#call(() => this.#node?.http_failed(id));
+    const key = rangeKey(url, rangeStart, rangeEnd);
+    const frag = [...this.#frags.values()].find((m) => m.has(key))?.get(key);
+    const context = { url, frag, rangeStart, rangeEnd, responseType: "arraybuffer" };
+    const loadPolicy = hls.config.fragLoadPolicy?.default ?? {};
+    const config = { loadPolicy, timeout: loadPolicy.maxLoadTimeMs, maxRetry: 0, retryDelay: 0, maxRetryDelay: 0 };
+    const loader = new this.#HttpLoader(hls.config);
+    this.#prefetches.set(id, loader);
+    const done = (report) => {
+      if (this.#prefetches.get(id) !== loader) return;
+      this.#prefetches.delete(id);
+      this.#call(report);
+    };
+    const failed = () => done(() => this.#node?.http_failed(id));
+    const callbacks = {
+      onSuccess: ({ data }, stats) =>
+        done(() => this.#node?.http_loaded(id, new Uint8Array(data), stats.loading.first)),
+      onError: failed,
+      onTimeout: failed,
+      onAbort: () => this.#prefetches.delete(id),
+    };
+    this.prepareHttp(context).then(() => this.#prefetches.get(id) === loader && loader.load(context, config, callbacks));
   }
 
   // Keeps the engine told where playback is, so it knows which segments are due when.
@@ -194,8 +279,7 @@ export class Swarmcast extends EventTarget {
         if (load) this.#deliver(id, load, value, text, [a, b, c]);
         break;
       case 1:
-        this.#loads.delete(id);
-        load?.loader.failure(a, b ? "segment not in any playlist" : "HTTP request failed");
+        load?.loader.toHttp(true);
         break;
       case 2:
       case 3:
@@ -204,15 +288,26 @@ export class Swarmcast extends EventTarget {
       case 4:
         this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: text });
         break;
-      default: {
+      case 5: {
         const detail = { where: text, message: String(value?.message ?? value) };
         this.#emit("error", a < 0 ? detail : { ...detail, tracker: a });
+        break;
+      }
+      case 6:
+        this.#prefetch(id, text, a, b);
+        break;
+      case 7: {
+        const loader = this.#prefetches.get(id);
+        this.#prefetches.delete(id);
+        loader?.abort();
+        loader?.destroy();
+        break;
       }
     }
   }
 
   // P2P bytes go through validateSegment first; a rejection makes the engine
-  // drop that peer and fetch the segment again over HTTP.
+  // drop that peer and hand the request to hls.js's loader.
   async #deliver(id, { loader, info }, bytes, peer, timing) {
     const validate = this.#options.validateSegment;
     if (peer != null && validate) {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
  * plain hls.js); `validate` names a validateSegment hook defined in player.js;
  * `beforeLoad` is a function run in the page before any of its scripts.
  */
-export async function openPlayer(browser, origin, { src, opts, validate, beforeLoad } = {}) {
+export async function openPlayer(browser, origin, { src, opts, validate, auth, beforeLoad } = {}) {
   const context = await newViewerContext(browser);
   const page = await context.newPage();
   if (beforeLoad) await page.addInitScript(beforeLoad);
@@ -19,6 +19,7 @@ export async function openPlayer(browser, origin, { src, opts, validate, beforeL
   const q = new URLSearchParams({ src });
   if (opts) q.set("opts", JSON.stringify(opts));
   if (validate) q.set("validate", validate);
+  if (auth) q.set("auth", auth);
   await page.goto(`${origin}/test/player.html?${q}`);
   await page.waitForFunction(() => window.player && window.player.ready);
   await page.evaluate(() => window.player.ready);

@@ -6,6 +6,7 @@
 //   src       stream URL (required)
 //   opts      JSON of Swarmcast.attach options; absent = plain hls.js, no swarmcast
 //   validate  name of a validateSegment hook from VALIDATORS below
+//   auth      name of a way to authenticate HTTP loads, from AUTH below
 import Hls from "/vendor/hls.js/hls.mjs";
 
 const params = new URLSearchParams(location.search);
@@ -33,6 +34,15 @@ const VALIDATORS = {
     }
     return at === b.length;
   },
+};
+
+// Ways a page authenticates to an origin that refuses anonymous requests
+// (tests/browser/http-auth.test.mjs): through hls.js's own config, or
+// through swarmcast's httpRequestSetup hook.
+const AUTH_HEADER = "x-swarmcast-test";
+const AUTH = {
+  xhrSetup: { hls: { xhrSetup: (xhr) => xhr.setRequestHeader(AUTH_HEADER, "ok") } },
+  httpRequestSetup: { swarmcast: { httpRequestSetup: (request) => void (request.headers[AUTH_HEADER] = "ok") } },
 };
 
 const player = {
@@ -65,16 +75,23 @@ const player = {
 window.player = player;
 
 player.ready = (async () => {
-  const hls = new Hls();
+  const auth = AUTH[params.get("auth")] ?? {};
+  const hls = new Hls(auth.hls);
   player.hls = hls;
   hls.on(Hls.Events.ERROR, (_, d) =>
-    player.hlsErrors.push({ type: d.type, details: d.details, fatal: d.fatal, message: String(d.error?.stack ?? d.reason ?? "") }),
+    player.hlsErrors.push({
+      type: d.type,
+      details: d.details,
+      fatal: d.fatal,
+      code: d.response?.code,
+      message: String(d.error?.stack ?? d.reason ?? ""),
+    }),
   );
   hls.on(Hls.Events.FRAG_LOADED, () => player.fragsLoaded++);
 
   if (params.has("opts")) {
     const { Swarmcast } = await import("/dist/swarmcast.js");
-    const opts = JSON.parse(params.get("opts"));
+    const opts = { ...JSON.parse(params.get("opts")), ...auth.swarmcast };
     const check = VALIDATORS[params.get("validate")];
     if (check) {
       opts.validateSegment = (bytes, info) => {
