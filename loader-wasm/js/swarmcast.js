@@ -113,6 +113,7 @@ export class Swarmcast extends EventTarget {
       return this.#node ? toStats(this.#node.stats()) : EMPTY_STATS;
     } catch (e) {
       this.#fail("stats", e);
+      this.#abandonEngine();
       return EMPTY_STATS;
     }
   }
@@ -124,16 +125,14 @@ export class Swarmcast extends EventTarget {
   destroy() {
     this.#unlisten.forEach((off) => off());
     this.#unlisten = [];
-    if (this.#hls?.config) this.#hls.config.fLoader = this.#HttpLoader === this.#hls.config.loader ? undefined : this.#HttpLoader;
+    // Puts back the page's own fragment loader (none: hls.js's default).
+    const config = this.#hls?.config;
+    if (config && this.#HttpLoader) config.fLoader = this.#HttpLoader === config.loader ? undefined : this.#HttpLoader;
     this.#hls = null;
     const node = this.#node;
     this.#node = null;
-    const pending = [...this.#loads.values()];
-    this.#loads.clear();
-    this.#prefetches.forEach((loader) => loader.destroy());
-    this.#prefetches.clear();
     if (node) this.#call(() => (node.destroy(), node.free()));
-    for (const { loader } of pending) loader.toHttp(false);
+    this.#abandonEngine();
   }
 
   // --- used by the fragment loader ---
@@ -344,14 +343,28 @@ export class Swarmcast extends EventTarget {
     setTimeout(() => this.#emit("error", { where, message: String(error?.message ?? error) }));
   }
 
-  // Runs a call into the engine; a failure becomes an "error" event. Returns success.
+  // Runs a call into the engine. A call that throws means the wasm trapped
+  // (out of memory, a bug): the engine is gone, so it is dropped at once and
+  // every load it held goes to hls.js's loader; later loads go straight there.
+  // Returns success.
   #call(f) {
     try {
       f();
       return true;
     } catch (e) {
       this.#fail("engine", e);
+      this.#abandonEngine();
       return false;
     }
   }
+
+  #abandonEngine() {
+    this.#node = null;
+    const pending = [...this.#loads.values()];
+    this.#loads.clear();
+    this.#prefetches.forEach((loader) => loader.destroy());
+    this.#prefetches.clear();
+    for (const { loader } of pending) loader.toHttp(false);
+  }
+
 }

@@ -293,6 +293,17 @@ mod tests {
     }
 
     #[test]
+    fn a_live_playlist_that_gains_endlist_keeps_its_segments() {
+        let mut c = Content::new("m".into(), false);
+        let (id, _) = c.update(playlist(true, 100..106), 0);
+        let (_, stale) = c.update(playlist(false, 100..108), 2_000);
+        assert!(stale.is_empty());
+        let s = c.stream(id).unwrap();
+        assert!(!s.live && !c.live());
+        assert_eq!(s.sns().collect::<Vec<_>>(), (100..108).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn a_reused_number_or_a_sequence_reset_makes_stored_segments_stale() {
         let mut c = Content::new("m".into(), false);
         let (_, stale) = c.update(playlist(true, 100..106), 0);
