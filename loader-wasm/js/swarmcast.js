@@ -3,10 +3,13 @@
 // instance, and re-exposes the engine's events and stats as a small
 // EventTarget. Nothing here throws into the page: failures become "error"
 // events and the loader falls back to hls.js's own HTTP loader.
-import initWasm, { Node } from "../pkg/swarmcast_loader.js";
+import { Node } from "../pkg/swarmcast_loader.js";
 import { fragmentLoader } from "./loader.js";
+import { isSupported } from "./support.js";
+import { loadWasm } from "./wasm.js";
 
-let wasmReady = null; // one wasm instance per page
+// Only attach() constructs a Swarmcast: one made with `new` would never start.
+const ATTACH = Symbol("attach");
 
 // The stats object from the engine's flat list: eight counters, then
 // id, downloaded and uploaded bytes of each peer.
@@ -56,21 +59,45 @@ const engineArgs = (o) => [
 // The key that names a rendition alike for every viewer: its playlist URL without query.
 const rendition = (url) => url.replace(/[?#].*$/, "");
 
+// The engine must hear of the playlists from the first one on, but players
+// built on hls.js often call loadSource() right after creating it, while the
+// wasm is still loading: such a call is held, and made once attach() is done.
+function holdLoadSource(hls) {
+  const own = Object.getOwnPropertyDescriptor(hls, "loadSource");
+  let url = null;
+  const forget = () => (url = null); // hls.js destroyed meanwhile
+  hls.loadSource = (u) => (url = u);
+  hls.on("hlsDestroying", forget);
+  return () => {
+    hls.off("hlsDestroying", forget);
+    if (own) Object.defineProperty(hls, "loadSource", own);
+    else delete hls.loadSource;
+    if (url !== null) hls.loadSource(url);
+  };
+}
+
 export class Swarmcast extends EventTarget {
   /**
    * Enables P2P on an hls.js instance; call it before hls.loadSource().
    * Resolves even when the engine cannot start (an "error" event follows).
    */
   static async attach(hls, options = {}) {
-    const swarm = new Swarmcast(hls, options);
+    const swarm = new Swarmcast(ATTACH, hls, options);
+    const resume = holdLoadSource(hls);
     try {
-      await (wasmReady ??= initWasm(options.wasmUrl ? { module_or_path: options.wasmUrl } : undefined));
+      await loadWasm(options.wasmUrl);
       swarm.#start();
     } catch (e) {
-      wasmReady = null;
       swarm.#fail("wasm", e);
+    } finally {
+      resume();
     }
     return swarm;
+  }
+
+  /** Whether this browser has WebRTC, WebAssembly (with the features used), MSE and DecompressionStream. */
+  static isSupported() {
+    return isSupported();
   }
 
   #hls;
@@ -80,7 +107,8 @@ export class Swarmcast extends EventTarget {
   #nextId = 1;
   #unlisten = [];
 
-  constructor(hls, options) {
+  constructor(key, hls, options) {
+    if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
     super();
     this.#hls = hls;
     this.#options = options;
