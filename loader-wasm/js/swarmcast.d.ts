@@ -11,6 +11,7 @@ export interface HlsLike {
   config: { loader: unknown; fLoader?: unknown };
   readonly media: HTMLMediaElement | null;
   readonly url: string | null;
+  loadSource(url: string): void;
   on(event: string, listener: (...args: any[]) => void): void;
   off(event: string, listener: (...args: any[]) => void): void;
 }
@@ -132,9 +133,11 @@ export declare class Swarmcast extends EventTarget {
    */
   static isSupported(): boolean;
   /**
-   * Enables P2P on an hls.js instance; call it before hls.loadSource().
-   * Resolves even if the engine cannot start: then an "error" event follows
-   * and hls.js loads everything over HTTP as usual.
+   * Enables P2P on an hls.js instance; call it as soon as the instance
+   * exists. A hls.loadSource() made while the engine loads is held until it
+   * is ready, so awaiting is optional. Resolves even if the engine cannot
+   * start: then an "error" event follows and hls.js loads everything over
+   * HTTP as usual.
    */
   static attach(hls: HlsLike, options?: SwarmcastOptions): Promise<Swarmcast>;
   /** Bytes and segments by source, and the connected peers. */

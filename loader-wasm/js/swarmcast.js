@@ -78,8 +78,9 @@ function holdLoadSource(hls) {
 
 export class Swarmcast extends EventTarget {
   /**
-   * Enables P2P on an hls.js instance; call it before hls.loadSource().
-   * Resolves even when the engine cannot start (an "error" event follows).
+   * Enables P2P on an hls.js instance; call it before (or right before)
+   * hls.loadSource(). Resolves even when the engine cannot start (an "error"
+   * event follows).
    */
   static async attach(hls, options = {}) {
     const swarm = new Swarmcast(ATTACH, hls, options);

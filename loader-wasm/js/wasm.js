@@ -10,7 +10,7 @@ let ready = null;
 
 /** Resolves once the engine can run; a failed load is retried by the next call. */
 export function loadWasm(wasmUrl) {
-  ready ??= initWasm({ module_or_path: wasmUrl ?? embeddedWasm() }).catch((e) => {
+  ready ??= initWasm({ module_or_path: wasmUrl || embeddedWasm() }).catch((e) => {
     ready = null;
     throw e;
   });

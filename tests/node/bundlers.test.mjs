@@ -60,15 +60,18 @@ async function makeVod(dir) {
   ]);
 }
 
-/** Opens `pageUrl` with the VOD and returns what app/check.js reported, plus the URLs the page fetched. */
-async function openApp(pageUrl) {
+/**
+ * Opens `pageUrl` with the VOD (and `query`) and checks what app/check.js
+ * reported; returns the URLs the page fetched.
+ */
+async function openApp(pageUrl, query = {}) {
   const page = await browser.browser.newPage();
   const pageErrors = [];
   const fetched = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
   page.on("request", (r) => fetched.push(r.url()));
   try {
-    await page.goto(`${pageUrl}?src=${encodeURIComponent(`${media.url}/index.m3u8`)}`);
+    await page.goto(`${pageUrl}?${new URLSearchParams({ src: `${media.url}/index.m3u8`, ...query })}`);
     await page.waitForFunction(() => window.result, null, { timeout: 30_000 });
     const result = await page.evaluate(() => window.result);
     assert.deepEqual(pageErrors, [], "no uncaught error in the page");
@@ -106,8 +109,8 @@ async function withViteDev(dir, use) {
   }
 }
 
-async function withServer(dir, use) {
-  const server = await serveDir(dir);
+async function withServer(dir, use, options) {
+  const server = await serveDir(dir, options);
   try {
     return await use(server.url);
   } finally {
@@ -152,4 +155,12 @@ test(`<script type="module"> from a static folder, no bundler`, { timeout: 60_00
 
 test("script-tag (IIFE) build: the global Swarmcast", { timeout: 60_000 }, async () => {
   await withServer(projects.tools, (url) => openApp(`${url}/iife.html`));
+});
+
+test("wasmUrl: the engine from a separate .wasm, slower than the playlist", { timeout: 60_000 }, async () => {
+  // The page calls loadSource() before the engine is up; attach() must hold that call,
+  // or the engine would never hear of this VOD's only playlist.
+  const wasmUrl = "./node_modules/swarmcast/swarmcast_loader_bg.wasm";
+  const { fetched } = await withServer(projects.tools, (url) => openApp(`${url}/static.html`, { wasmUrl }), { slow: /\.wasm$/ });
+  assert.ok(fetched.some((u) => u.endsWith("/swarmcast_loader_bg.wasm")), "the .wasm was fetched");
 });

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { promisify } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
 import { REPO } from "../../support/servers.mjs";
 
 const run = promisify(execFile);
@@ -45,11 +46,15 @@ const TYPES = {
   ".ts": "video/mp2t",
 };
 
-/** Serves `root` on a free 127.0.0.1 port, with CORS, as a CDN or a static host would. */
-export async function serveDir(root) {
-  const server = http.createServer((req, res) => {
+/**
+ * Serves `root` on a free 127.0.0.1 port, with CORS, as a CDN or a static
+ * host would; files matching `slow` are answered one second late.
+ */
+export async function serveDir(root, { slow = null } = {}) {
+  const server = http.createServer(async (req, res) => {
     const file = path.join(root, decodeURIComponent(new URL(req.url, "http://x").pathname));
     if (!file.startsWith(root)) return res.writeHead(403).end();
+    if (slow?.test(file)) await sleep(1000);
     fs.readFile(file, (err, data) => {
       if (err) return res.writeHead(404).end();
       const type = TYPES[path.extname(file)] ?? "application/octet-stream";
