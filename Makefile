@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # The binaries that scripts, Node tests and browser tests start.
 RELEASE_BINS := -p swarmcast-tracker -p swarmcast-origin -p swarmcast-testcard
 
-.PHONY: help setup build wasm demo test test-rust test-node test-browser lint
+.PHONY: help setup build wasm demo test test-rust test-node test-package test-browser lint
 
 help:
 	@echo "make demo   install what is missing, build, and start origin + test card + tracker"
@@ -38,6 +38,10 @@ test-rust:
 test-node:
 	cargo build --release $(RELEASE_BINS)
 	node --test --test-concurrency=1 tests/node/
+
+# The npm package alone (also part of test-node): tarball, every bundler, tsc.
+test-package: wasm
+	node --test --test-concurrency=1 tests/node/package.test.mjs tests/node/bundlers.test.mjs tests/node/types.test.mjs
 
 test-browser:
 	cargo build --release $(RELEASE_BINS)

@@ -1,5 +1,20 @@
-// Public TypeScript API of the `swarmcast` npm package.
-import type Hls from "hls.js";
+// Public TypeScript API of the `swarmcast` npm package. It imports nothing
+// from hls.js: `attach` takes any object shaped like an hls.js instance, so the
+// check passes whichever of hls.js's type files (ESM or CommonJS) a project
+// resolves, and projects without hls.js types still compile.
+
+/**
+ * The parts of an hls.js 1.x instance that swarmcast uses; an `Hls` object
+ * fits it.
+ */
+export interface HlsLike {
+  config: { loader: unknown; fLoader?: unknown };
+  readonly media: HTMLMediaElement | null;
+  readonly url: string | null;
+  loadSource(url: string): void;
+  on(event: string, listener: (...args: any[]) => void): void;
+  off(event: string, listener: (...args: any[]) => void): void;
+}
 
 /** Facts about a media segment, as hls.js names them. */
 export interface SegmentInfo {
@@ -74,10 +89,11 @@ export interface SwarmcastOptions {
    * URLs or headers): change `request.url` or `request.headers`.
    */
   httpRequestSetup?: (request: HttpRequest) => void | Promise<void>;
-  /** Where to load the .wasm from. Default: next to swarmcast.js. */
+  /**
+   * Where to fetch the engine's .wasm from, instead of the copy built into
+   * swarmcast.js (the package ships it as `swarmcast/swarmcast_loader_bg.wasm`).
+   */
   wasmUrl?: string | URL;
-  /** TEST ONLY: send corrupted bytes to peers, to exercise validateSegment. Never set in production. */
-  testOnlyCorruptUploads?: boolean;
 }
 
 export interface PeerStats {
@@ -115,12 +131,15 @@ export interface BytesDetail {
   /** "http" and "p2p" are downloads; "upload" is bytes sent to peers. */
   kind: "http" | "p2p" | "upload";
   bytes: number;
-  peerId?: string;
+  /** The peer at the other end; null for HTTP. */
+  peerId: string | null;
 }
 export interface ErrorDetail {
   /** Where it happened, e.g. "tracker", "peer", "http", "wasm", "validateSegment". */
   where: string;
   message: string;
+  /** For tracker errors: the index in `trackers` of the tracker concerned. */
+  tracker?: number;
 }
 
 export interface SwarmcastEventMap {
@@ -132,12 +151,23 @@ export interface SwarmcastEventMap {
 }
 
 export declare class Swarmcast extends EventTarget {
+  /** Use Swarmcast.attach(). */
+  private constructor();
   /**
-   * Enables P2P on an hls.js instance; call it before hls.loadSource().
-   * Resolves even if the engine cannot start: then an "error" event follows
-   * and hls.js loads everything over HTTP as usual.
+   * Whether this browser has what swarmcast needs: WebRTC data channels,
+   * WebAssembly (with reference types), Media Source Extensions and
+   * DecompressionStream. Where it returns false, attach() still resolves, and
+   * hls.js loads everything over HTTP.
    */
-  static attach(hls: Hls, options?: SwarmcastOptions): Promise<Swarmcast>;
+  static isSupported(): boolean;
+  /**
+   * Enables P2P on an hls.js instance; call it as soon as the instance
+   * exists. A hls.loadSource() made while the engine loads is held until it
+   * is ready, so awaiting is optional. Resolves even if the engine cannot
+   * start: then an "error" event follows and hls.js loads everything over
+   * HTTP as usual.
+   */
+  static attach(hls: HlsLike, options?: SwarmcastOptions): Promise<Swarmcast>;
   /** Bytes and segments by source, and the connected peers. */
   stats(): SwarmcastStats;
   /** Leaves the swarm; hls.js goes on loading over HTTP. */

@@ -3,10 +3,13 @@
 // instance, and re-exposes the engine's events and stats as a small
 // EventTarget. Nothing here throws into the page: failures become "error"
 // events and the loader falls back to hls.js's own HTTP loader.
-import initWasm, { Node } from "../pkg/swarmcast_loader.js";
+import { Node } from "../pkg/swarmcast_loader.js";
 import { fragmentLoader } from "./loader.js";
+import { isSupported } from "./support.js";
+import { loadWasm } from "./wasm.js";
 
-let wasmReady = null; // one wasm instance per page
+// Only attach() constructs a Swarmcast: one made with `new` would never start.
+const ATTACH = Symbol("attach");
 
 // The stats object from the engine's flat list: eight counters, then
 // id, downloaded and uploaded bytes of each peer.
@@ -22,6 +25,10 @@ const toStats = ([httpBytes, p2pBytes, rejectedBytes, uploadBytes, http, p2p, la
 // values (null for HTTP, a connection number before the handshake) pass as they are.
 const peerHex = (id) =>
   id instanceof Uint8Array ? Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("") : id;
+
+// A peer id for event details: null when the peer is not known by its id
+// (HTTP, or a connection that closed before or after its handshake).
+const knownPeer = (id) => (typeof id === "string" ? id : null);
 
 // stats() before the engine runs (or if it could not start).
 const EMPTY_STATS = Object.freeze(toStats([0, 0, 0, 0, 0, 0, 0, 0]));
@@ -73,21 +80,46 @@ const streamName = (hls, type, index, url, bySwarmId) => {
 // How a fragment's byte range is keyed ("" for a whole resource).
 const rangeKey = (url, start, end) => `${url} ${end ? `${start}-${end}` : ""}`;
 
+// The engine must hear of the playlists from the first one on, but players
+// built on hls.js often call loadSource() right after creating it, while the
+// wasm is still loading: such a call is held, and made once attach() is done.
+function holdLoadSource(hls) {
+  const own = Object.getOwnPropertyDescriptor(hls, "loadSource");
+  let url = null;
+  const forget = () => (url = null); // hls.js destroyed meanwhile
+  hls.loadSource = (u) => (url = u);
+  hls.on("hlsDestroying", forget);
+  return () => {
+    hls.off("hlsDestroying", forget);
+    if (own) Object.defineProperty(hls, "loadSource", own);
+    else delete hls.loadSource;
+    if (url !== null) hls.loadSource(url);
+  };
+}
+
 export class Swarmcast extends EventTarget {
   /**
-   * Enables P2P on an hls.js instance; call it before hls.loadSource().
-   * Resolves even when the engine cannot start (an "error" event follows).
+   * Enables P2P on an hls.js instance; call it before (or right before)
+   * hls.loadSource(). Resolves even when the engine cannot start (an "error"
+   * event follows).
    */
   static async attach(hls, options = {}) {
-    const swarm = new Swarmcast(hls, options);
+    const swarm = new Swarmcast(ATTACH, hls, options);
+    const resume = holdLoadSource(hls);
     try {
-      await (wasmReady ??= initWasm(options.wasmUrl ? { module_or_path: options.wasmUrl } : undefined));
+      await loadWasm(options.wasmUrl);
       swarm.#start();
     } catch (e) {
-      wasmReady = null;
       swarm.#fail("wasm", e);
+    } finally {
+      resume();
     }
     return swarm;
+  }
+
+  /** Whether this browser has WebRTC, WebAssembly (with the features used), MSE and DecompressionStream. */
+  static isSupported() {
+    return isSupported();
   }
 
   #hls;
@@ -101,7 +133,8 @@ export class Swarmcast extends EventTarget {
   #frags = new Map(); // stream name -> Map(rangeKey -> hls.js Fragment), for prefetches
   #prefetches = new Map(); // engine fetch id -> the page's loader running it
 
-  constructor(hls, options) {
+  constructor(key, hls, options) {
+    if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
     super();
     this.#hls = hls;
     this.#options = options;
@@ -202,6 +235,11 @@ export class Swarmcast extends EventTarget {
     this.#on("hlsLevelUpdated", (_, { details, level }) => this.#playlist("main", level, details));
     this.#on("hlsAudioTrackLoaded", (_, { details, id }) => this.#playlist("audio", id, details));
     this.#on("hlsSubtitleTrackLoaded", (_, { details, id }) => this.#playlist("subtitle", id, details));
+    // Playlists hls.js loaded before the engine started (the one being played last).
+    hls.levels?.forEach((l, i) => i !== hls.currentLevel && this.#playlist("main", i, l.details));
+    hls.audioTracks?.forEach((t, i) => this.#playlist("audio", i, t.details));
+    hls.subtitleTracks?.forEach((t, i) => this.#playlist("subtitle", i, t.details));
+    if (hls.currentLevel >= 0) this.#playlist("main", hls.currentLevel, hls.levels[hls.currentLevel]?.details);
     this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
     if (hls.media) this.#watch(hls.media);
     this.#on("hlsDestroying", () => this.destroy());
@@ -285,7 +323,7 @@ export class Swarmcast extends EventTarget {
         this.#emit(kind === 2 ? "peerconnect" : "peerclose", { id: text });
         break;
       case 4:
-        this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: text });
+        this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: knownPeer(text) });
         break;
       case 5: {
         const detail = { where: text, message: String(value?.message ?? value) };
@@ -324,7 +362,8 @@ export class Swarmcast extends EventTarget {
       this.#call(() => this.#node?.accept(id));
     }
     this.#loads.delete(id);
-    this.#emit("segmentloaded", { ...info, bytes: bytes.byteLength, source: peer == null ? "http" : "p2p", peerId: peer });
+    const source = peer == null ? "http" : "p2p";
+    this.#emit("segmentloaded", { ...info, bytes: bytes.byteLength, source, peerId: knownPeer(peer) });
     loader.success(bytes, timing);
   }
 
