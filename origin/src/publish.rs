@@ -4,11 +4,18 @@
 //! file, with no parsing or hashing. Any change rebuilds it, and a rebuild
 //! hashes only files (or ranges) not hashed before in their current version,
 //! so a live playlist that gains a segment costs one segment's hashing.
+//!
+//! A long playlist (a VOD of thousands of segments) would cost thousands of
+//! `stat`s per request, so its files are rechecked at most once per
+//! [`RECHECK`] (the playlist file itself still on every request): a segment
+//! rewritten under an unchanged VOD playlist gets its new digest within that
+//! time. Players do not reload VOD playlists anyway, so a client that already
+//! has the playlist keeps the old digest whatever the origin does.
 
 use std::io::ErrorKind;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use quick_cache::sync::Cache;
@@ -25,15 +32,40 @@ use crate::version::Version;
 
 /// Playlists kept as built.
 const PLAYLISTS: usize = 4096;
-/// Above this many files, checking them goes to the blocking pool.
-const INLINE_CHECKS: usize = 64;
+/// Up to this many files are checked on every request (on the async thread).
+const STRICT_FILES: usize = 64;
+/// How often the files of a longer playlist are checked (on the blocking pool).
+const RECHECK: Duration = Duration::from_secs(1);
 
 /// A playlist as served, and what it was built from.
 struct Published {
     source: Fingerprint,
     dependencies: Arc<[Dependency]>,
+    /// When the dependencies were last found unchanged (or a check began).
+    checked: Mutex<Instant>,
     version: Arc<Version>,
     body: Bytes,
+}
+
+impl Published {
+    /// Whether the files it was built from are (as far as is checked) unchanged.
+    async fn current(&self) -> bool {
+        if self.dependencies.len() <= STRICT_FILES {
+            return self.dependencies.iter().all(is_current);
+        }
+        {
+            let mut checked = self.checked.lock().unwrap_or_else(PoisonError::into_inner);
+            if checked.elapsed() < RECHECK {
+                return true;
+            }
+            // Claimed before checking, so concurrent requests do not all check.
+            *checked = Instant::now();
+        }
+        let dependencies = self.dependencies.clone();
+        tokio::task::spawn_blocking(move || dependencies.iter().all(is_current))
+            .await
+            .unwrap_or(false)
+    }
 }
 
 pub struct Publisher {
@@ -71,7 +103,7 @@ impl Publisher {
             return Ok(Some(answer(&raw.version, &raw.body, headers, with_body)));
         }
         if let Some(kept) = self.playlists.get(url_path) {
-            if kept.source == raw.fingerprint && unchanged(&kept.dependencies).await {
+            if kept.source == raw.fingerprint && kept.current().await {
                 self.counters.kept.inc();
                 return Ok(Some(answer(&kept.version, &kept.body, headers, with_body)));
             }
@@ -102,6 +134,7 @@ fn build(store: &DigestStore, mounts: &Mounts, url_path: &str, raw: &Cached) -> 
     let as_is = || Published {
         source: raw.fingerprint,
         dependencies: Arc::new([]),
+        checked: Mutex::new(Instant::now()),
         version: raw.version.clone(),
         body: raw.body.clone(),
     };
@@ -120,21 +153,11 @@ fn build(store: &DigestStore, mounts: &Mounts, url_path: &str, raw: &Cached) -> 
     let published = Published {
         source: raw.fingerprint,
         dependencies: annotated.dependencies.into(),
+        checked: Mutex::new(Instant::now()),
         version: Arc::new(Version::of_content(path, body.as_bytes(), modified)),
         body: body.into(),
     };
     (published, annotated.settled)
-}
-
-/// Whether every file is as it was when the playlist was built.
-async fn unchanged(dependencies: &Arc<[Dependency]>) -> bool {
-    if dependencies.len() <= INLINE_CHECKS {
-        return dependencies.iter().all(is_current);
-    }
-    let dependencies = dependencies.clone();
-    tokio::task::spawn_blocking(move || dependencies.iter().all(is_current))
-        .await
-        .unwrap_or(false)
 }
 
 fn is_current(d: &Dependency) -> bool {

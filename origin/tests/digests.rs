@@ -237,6 +237,44 @@ fn a_rewritten_segment_gets_a_new_digest() {
     verify(&origin, "/ts/stream.m3u8");
 }
 
+/// A VOD of more files than are checked on every request: a rewritten
+/// segment's new digest is published within the recheck time (1 s).
+#[test]
+fn a_long_playlist_sees_a_rewritten_segment_within_a_second() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut text = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n");
+    for i in 1..=100 {
+        write(dir, &format!("seg_{i}.ts"), &bytes(i, 200));
+        text += &format!("#EXTINF:2.0,\nseg_{i}.ts\n");
+    }
+    write(
+        dir,
+        "stream.m3u8",
+        format!("{text}#EXT-X-ENDLIST\n").as_bytes(),
+    );
+    std::thread::sleep(SETTLE);
+    let origin = serve(dir, &["--digests", "/"]);
+    assert_eq!(verify(&origin, "/stream.m3u8"), (100, 100));
+    assert_eq!(verify(&origin, "/stream.m3u8"), (100, 100));
+
+    let new = bytes(1000, 300);
+    write(dir, "seg_50.ts", &new);
+    let rewritten = Instant::now();
+    loop {
+        let (claims, _) = claims("/stream.m3u8", &get_text(&origin, "/stream.m3u8"));
+        if claims.iter().any(|c| c.digest == sha_hex(&new)) {
+            break;
+        }
+        assert!(
+            rewritten.elapsed() < Duration::from_millis(1500) + SETTLE,
+            "the new digest is not published"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(verify(&origin, "/stream.m3u8"), (100, 100));
+}
+
 /// A playlist that lists a segment before it exists, and a writer that
 /// appends to it in pauses (as a packager without temp files would): a
 /// digest is left out rather than given for bytes that are not the ones served.
