@@ -56,7 +56,7 @@ impl Fingerprint {
     }
 
     /// Whether any later write is sure to change the ctime (see the module comment).
-    fn settled(&self, now: SystemTime) -> bool {
+    pub fn settled(&self, now: SystemTime) -> bool {
         let (secs, nanos) = self.ctime;
         let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
             return false;

@@ -70,10 +70,90 @@ impl Files {
             .await
             .map_err(std::io::Error::other)?
     }
+
+    /// The whole file (or folder index), from the cache if it still matches.
+    pub async fn whole(&self, path: &Path) -> std::io::Result<Option<Whole>> {
+        if let Some(cache) = &self.cache {
+            let Some((file, meta)) = stat(path)? else {
+                cache.forget(path);
+                return Ok(None);
+            };
+            if let Some(hit) = cache.get(&file, &meta) {
+                self.counters.hit.inc();
+                return Ok(Some(Whole {
+                    file: hit,
+                    kept: true,
+                }));
+            }
+            self.counters.miss.inc();
+        }
+        let (cache, path) = (self.cache.clone(), path.to_path_buf());
+        tokio::task::spawn_blocking(move || read_whole(cache.as_deref(), path))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
+
+/// A whole file as [`Files::whole`] found it.
+pub struct Whole {
+    pub file: Arc<Cached>,
+    /// Whether this copy is kept in the cache: only then is it settled, i.e.
+    /// sure to get a new fingerprint with any later change.
+    pub kept: bool,
+}
+
+/// On the blocking pool: the whole file, kept in the cache if it may be.
+fn read_whole(cache: Option<&FileCache>, path: PathBuf) -> std::io::Result<Option<Whole>> {
+    let Some(mut opened) = Opened::open(path)? else {
+        return Ok(None);
+    };
+    let body = read_range(&mut opened.file, 0..opened.meta.len())?;
+    let file = Arc::new(Cached {
+        fingerprint: Fingerprint::of(&opened.meta),
+        version: opened.version,
+        body,
+    });
+    let kept = cache.is_some_and(|c| c.admits(&file.fingerprint, opened.now));
+    if let (true, Some(cache)) = (kept, cache) {
+        cache.insert(opened.path, file.clone());
+    }
+    Ok(Some(Whole { file, kept }))
+}
+
+/// A file opened for a response, with what identifies its version.
+struct Opened {
+    path: PathBuf,
+    file: File,
+    meta: Metadata,
+    version: Arc<Version>,
+    /// Taken before the stat, so the settle rule holds for writes during the read.
+    now: SystemTime,
+}
+
+impl Opened {
+    fn open(path: PathBuf) -> std::io::Result<Option<Self>> {
+        let now = SystemTime::now();
+        let Some((path, file, meta)) = open(path)? else {
+            return Ok(None);
+        };
+        let version = Arc::new(Version::new(&path, meta.len(), meta.modified()?));
+        Ok(Some(Self {
+            path,
+            file,
+            meta,
+            version,
+            now,
+        }))
+    }
 }
 
 /// The planned part of a whole file held in memory (a zero-copy slice).
-fn answer(version: &Arc<Version>, whole: &Bytes, headers: &HeaderMap, with_body: bool) -> Loaded {
+pub fn answer(
+    version: &Arc<Version>,
+    whole: &Bytes,
+    headers: &HeaderMap,
+    with_body: bool,
+) -> Loaded {
     let plan = plan(headers, &version.validators);
     let body = match planned_bytes(&plan, with_body, version.validators.len) {
         Some(r) => whole.slice(r.start as usize..r.end as usize),
@@ -102,12 +182,16 @@ fn read(
     headers: &HeaderMap,
     with_body: bool,
 ) -> std::io::Result<Option<Loaded>> {
-    // Before the stat, so the settle rule holds for writes during the read.
-    let now = SystemTime::now();
-    let Some((path, mut file, meta)) = open(path)? else {
+    let Some(Opened {
+        path,
+        mut file,
+        meta,
+        version,
+        now,
+    }) = Opened::open(path)?
+    else {
         return Ok(None);
     };
-    let version = Arc::new(Version::new(&path, meta.len(), meta.modified()?));
     let fingerprint = Fingerprint::of(&meta);
     if let Some(cache) = cache.filter(|c| c.admits(&fingerprint, now)) {
         let body = read_range(&mut file, 0..meta.len())?;

@@ -3,6 +3,7 @@
 //! of each file plan; and the access log and metrics of every exchange.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use headers::{ContentRange, HeaderMapExt};
@@ -18,15 +19,17 @@ use warp::reply::Response;
 use crate::conditional::Plan;
 use crate::cors::Cors;
 use crate::files::{Files, Loaded};
-use crate::media::classify;
+use crate::media::{classify, Kind};
 use crate::metrics::Metrics;
 use crate::mounts::{Mounts, Refusal};
+use crate::publish::Publisher;
 
 /// Everything a request handler reads, shared by all connections.
 pub struct App {
-    pub mounts: Mounts,
+    pub mounts: Arc<Mounts>,
     pub cors: Cors,
     pub files: Files,
+    pub publisher: Publisher,
     pub metrics: Metrics,
 }
 
@@ -102,16 +105,26 @@ async fn route(
         }
         Err(Refusal::NotMounted) => return ("other", text(StatusCode::NOT_FOUND, "not found\n")),
     };
-    match app.files.load(&file, headers, method == Method::GET).await {
+    let with_body = method == Method::GET;
+    // Classified here only for digest mounts: a cached version knows its kind.
+    let loaded = if file.digests && classify(&file.path).0 == Kind::Playlist {
+        let publisher = &app.publisher;
+        publisher
+            .load(&app.files, path, &file.path, headers, with_body)
+            .await
+    } else {
+        app.files.load(&file.path, headers, with_body).await
+    };
+    match loaded {
         Ok(Some(loaded)) => (loaded.version.kind.as_str(), file_response(loaded)),
         Ok(None) => (
-            classify(&file).0.as_str(),
+            classify(&file.path).0.as_str(),
             text(StatusCode::NOT_FOUND, "not found\n"),
         ),
         Err(e) => {
             tracing::error!(path, "reading file: {e}");
             (
-                classify(&file).0.as_str(),
+                classify(&file.path).0.as_str(),
                 text(StatusCode::INTERNAL_SERVER_ERROR, "read error\n"),
             )
         }

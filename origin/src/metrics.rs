@@ -1,6 +1,7 @@
 //! Prometheus metrics of the origin: requests by kind and status code,
 //! response body bytes by kind (so an offload test can read how many segment
-//! bytes HTTP still served), and file cache hits and misses.
+//! bytes HTTP still served), file cache hits and misses, and the work of
+//! publishing digests (bytes hashed; playlists answered as kept or rebuilt).
 
 use std::sync::OnceLock;
 
@@ -44,8 +45,17 @@ pub struct CacheCounters {
     pub miss: Counter,
 }
 
+/// The digest publisher's counters.
+#[derive(Debug, Clone)]
+pub struct DigestCounters {
+    pub hashed_bytes: Counter,
+    pub kept: Counter,
+    pub rebuilt: Counter,
+}
+
 pub struct Metrics {
     registry: Registry,
+    digests: DigestCounters,
     requests: Family<RequestLabels, Counter>,
     bytes: Family<KindLabel, Counter>,
     kept: Kept,
@@ -81,8 +91,33 @@ impl Default for Metrics {
             .get_or_create(&ResultLabel { result: "miss" })
             .clone();
         let cache = CacheCounters { hit, miss };
+
+        let hashed_bytes = Counter::default();
+        registry.register(
+            "digest_hashed_bytes",
+            "Bytes read to compute segment digests",
+            hashed_bytes.clone(),
+        );
+        let playlists = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "digest_playlists",
+            "Playlists with digests served (kept: as built before; rebuilt: something changed)",
+            playlists.clone(),
+        );
+        let kept = playlists
+            .get_or_create(&ResultLabel { result: "kept" })
+            .clone();
+        let rebuilt = playlists
+            .get_or_create(&ResultLabel { result: "rebuilt" })
+            .clone();
+        let digests = DigestCounters {
+            hashed_bytes,
+            kept,
+            rebuilt,
+        };
         Self {
             registry,
+            digests,
             requests,
             bytes,
             kept: Kept::default(),
@@ -109,6 +144,10 @@ impl Metrics {
 
     pub fn cache_counters(&self) -> CacheCounters {
         self.cache.clone()
+    }
+
+    pub fn digest_counters(&self) -> DigestCounters {
+        self.digests.clone()
     }
 
     /// The OpenMetrics text exposition.

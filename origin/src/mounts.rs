@@ -7,30 +7,51 @@ use std::str::FromStr;
 
 use percent_encoding::percent_decode_str;
 
-/// One URL prefix served from one folder.
+/// A URL prefix, as path segments (empty for `/`), so `/dist`, `/dist/` and
+/// `//dist` are the same prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    /// Path segments of the prefix; empty for `/`.
-    prefix: Vec<String>,
-    dir: PathBuf,
-}
+pub struct Prefix(Vec<String>);
 
-impl Mount {
-    pub fn new(prefix: &str, dir: impl Into<PathBuf>) -> Result<Self, String> {
+impl FromStr for Prefix {
+    type Err = String;
+
+    fn from_str(prefix: &str) -> Result<Self, Self::Err> {
         if !prefix.starts_with('/') {
             return Err(format!("mount prefix `{prefix}` must start with /"));
         }
-        let prefix: Vec<String> = prefix
+        let segments: Vec<String> = prefix
             .split('/')
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect();
-        if prefix.iter().any(|s| s == "." || s == "..") {
+        if segments.iter().any(|s| s == "." || s == "..") {
             return Err("mount prefix must not contain . or ..".into());
         }
+        Ok(Self(segments))
+    }
+}
+
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "/{}", self.0.join("/"))
+    }
+}
+
+/// One URL prefix served from one folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    prefix: Prefix,
+    dir: PathBuf,
+    /// Media playlists under it carry segment digests.
+    digests: bool,
+}
+
+impl Mount {
+    pub fn new(prefix: &str, dir: impl Into<PathBuf>) -> Result<Self, String> {
         Ok(Self {
-            prefix,
+            prefix: prefix.parse()?,
             dir: dir.into(),
+            digests: false,
         })
     }
 
@@ -38,8 +59,16 @@ impl Mount {
         &self.dir
     }
 
-    pub fn prefix(&self) -> String {
-        format!("/{}", self.prefix.join("/"))
+    pub fn prefix(&self) -> &Prefix {
+        &self.prefix
+    }
+
+    pub fn digests(&self) -> bool {
+        self.digests
+    }
+
+    pub fn set_digests(&mut self, on: bool) {
+        self.digests = on;
     }
 }
 
@@ -56,6 +85,13 @@ impl FromStr for Mount {
         }
         Self::new(prefix, dir)
     }
+}
+
+/// The file a URL path names, and how its mount serves it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub path: PathBuf,
+    pub digests: bool,
 }
 
 /// Why a path cannot be served.
@@ -75,23 +111,24 @@ pub struct Mounts {
 
 impl Mounts {
     pub fn new(mut mounts: Vec<Mount>) -> Self {
-        mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.0.len()));
         Self { mounts }
     }
 
     /// The file for a raw (still percent-encoded) URL path.
-    pub fn resolve(&self, raw_path: &str) -> Result<PathBuf, Refusal> {
+    pub fn resolve(&self, raw_path: &str) -> Result<Resolved, Refusal> {
         let segments = decode_segments(raw_path)?;
         let mount = self
             .mounts
             .iter()
-            .find(|m| {
-                segments.len() >= m.prefix.len() && segments[..m.prefix.len()] == m.prefix[..]
-            })
+            .find(|m| segments.starts_with(&m.prefix.0))
             .ok_or(Refusal::NotMounted)?;
         let mut path = mount.dir.clone();
-        path.extend(&segments[mount.prefix.len()..]);
-        Ok(path)
+        path.extend(&segments[mount.prefix.0.len()..]);
+        Ok(Resolved {
+            path,
+            digests: mount.digests,
+        })
     }
 }
 
@@ -117,6 +154,10 @@ fn decode_segments(raw_path: &str) -> Result<Vec<String>, Refusal> {
 mod tests {
     use super::*;
 
+    fn file(t: &Mounts, path: &str) -> Result<PathBuf, Refusal> {
+        t.resolve(path).map(|r| r.path)
+    }
+
     fn table() -> Mounts {
         Mounts::new(vec![
             Mount::new("/", "/srv/demo").unwrap(),
@@ -129,23 +170,33 @@ mod tests {
     fn longest_prefix_wins() {
         let t = table();
         assert_eq!(
-            t.resolve("/live/360p/seg_1.ts"),
+            file(&t, "/live/360p/seg_1.ts"),
             Ok("/tmp/live/360p/seg_1.ts".into())
         );
         assert_eq!(
-            t.resolve("/vendor/hls.js/hls.mjs"),
+            file(&t, "/vendor/hls.js/hls.mjs"),
             Ok("/nm/hls/hls.mjs".into())
         );
-        assert_eq!(t.resolve("/index.html"), Ok("/srv/demo/index.html".into()));
-        assert_eq!(t.resolve("/"), Ok("/srv/demo".into()));
-        assert_eq!(t.resolve("/lively.txt"), Ok("/srv/demo/lively.txt".into()));
-        assert_eq!(t.resolve("/a%20b.txt"), Ok("/srv/demo/a b.txt".into()));
+        assert_eq!(file(&t, "/index.html"), Ok("/srv/demo/index.html".into()));
+        assert_eq!(file(&t, "/"), Ok("/srv/demo".into()));
+        assert_eq!(file(&t, "/lively.txt"), Ok("/srv/demo/lively.txt".into()));
+        assert_eq!(file(&t, "/a%20b.txt"), Ok("/srv/demo/a b.txt".into()));
+    }
+
+    #[test]
+    fn digests_follow_the_mount() {
+        let mut live = Mount::new("/live/", "/tmp/live").unwrap();
+        live.set_digests(true);
+        let t = Mounts::new(vec![Mount::new("/", "/srv").unwrap(), live]);
+        assert!(t.resolve("/live/a/stream.m3u8").unwrap().digests);
+        assert!(!t.resolve("/stream.m3u8").unwrap().digests);
+        assert_eq!("//live/".parse::<Prefix>().unwrap().to_string(), "/live");
     }
 
     #[test]
     fn unmounted_paths_are_not_found() {
         let t = Mounts::new(vec![Mount::new("/live", "/tmp/live").unwrap()]);
-        assert_eq!(t.resolve("/etc/passwd"), Err(Refusal::NotMounted));
+        assert_eq!(file(&t, "/etc/passwd"), Err(Refusal::NotMounted));
     }
 
     #[test]
@@ -160,7 +211,7 @@ mod tests {
             "/live/a%00.ts",
             "/live/%ff.ts",
         ] {
-            assert_eq!(t.resolve(evil), Err(Refusal::Traversal), "{evil}");
+            assert_eq!(file(&t, evil), Err(Refusal::Traversal), "{evil}");
         }
     }
 

@@ -18,6 +18,7 @@ use crate::files::Files;
 use crate::handler::{handle, App};
 use crate::metrics::Metrics;
 use crate::mounts::{Mount, Mounts};
+use crate::publish::Publisher;
 use crate::workers::Workers;
 
 /// How long open connections may finish their responses after a stop signal.
@@ -26,26 +27,34 @@ const DRAIN: Duration = Duration::from_secs(3);
 /// Runs the origin until `stop` resolves.
 pub async fn run(cli: Cli, stop: impl Future<Output = ()> + Send + 'static) -> Result<()> {
     let cors = Cors::from_origins(&cli.cors_origins).map_err(anyhow::Error::msg)?;
+    cli.check().map_err(anyhow::Error::msg)?;
 
     let mut mounts = cli.mounts.clone();
     if let Some(root) = &cli.root {
-        mounts.push(Mount::new(&cli.root_prefix, root).map_err(anyhow::Error::msg)?);
+        mounts.push(Mount::new(&cli.root_prefix.to_string(), root).map_err(anyhow::Error::msg)?);
+    }
+    for m in &mut mounts {
+        m.set_digests(cli.digests.contains(m.prefix()));
     }
     let testcard = if cli.testcard {
         let live = LiveTestcard::start(cli.stream.clone(), None).await?;
-        mounts.push(Mount::new(LIVE_PREFIX, live.dir()).expect("valid prefix"));
+        let mut mount = Mount::new(LIVE_PREFIX, live.dir()).expect("valid prefix");
+        mount.set_digests(cli.testcard_digests || cli.digests.contains(mount.prefix()));
+        mounts.push(mount);
         Some(live)
     } else {
         None
     };
     for m in &mounts {
-        tracing::info!(prefix = m.prefix(), dir = %m.dir().display(), "serving");
+        tracing::info!(prefix = %m.prefix(), dir = %m.dir().display(), digests = m.digests(), "serving");
     }
 
     let metrics = Metrics::default();
     let cache = FileCache::new(cli.cache_mb.saturating_mul(1 << 20));
+    let mounts = Arc::new(Mounts::new(mounts));
     let app = Arc::new(App {
-        mounts: Mounts::new(mounts),
+        publisher: Publisher::new(mounts.clone(), metrics.digest_counters()),
+        mounts,
         cors,
         files: Files::new(cache, metrics.cache_counters()),
         metrics,

@@ -6,9 +6,11 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use headers::Header;
+use sha2::{Digest, Sha256};
 use warp::http::HeaderValue;
 
 use crate::conditional::Validators;
+use crate::digest::tag::hex;
 use crate::media::{classify, Kind};
 
 #[derive(Debug)]
@@ -38,6 +40,16 @@ impl Version {
             validators,
         }
     }
+
+    /// A body the origin made (a playlist with digests added): its content
+    /// can change while the mtimes stay, so the ETag is a hash of it.
+    pub fn of_content(path: &Path, body: &[u8], modified: SystemTime) -> Self {
+        let mut version = Self::new(path, body.len() as u64, modified);
+        let tag = format!("\"{}\"", hex(&Sha256::digest(body)[..12]));
+        version.validators.etag = tag.parse().expect("a valid entity tag");
+        version.etag = encode(&version.validators.etag);
+        version
+    }
 }
 
 fn encode(header: &impl Header) -> HeaderValue {
@@ -62,5 +74,16 @@ mod tests {
         assert_eq!(v.last_modified, "Tue, 14 Nov 2023 22:13:20 GMT");
         assert_eq!(v.etag, "\"17979cfe362a0000-3e8\"");
         assert_eq!(v.cache_control, "public, max-age=31536000, immutable");
+    }
+
+    #[test]
+    fn made_bodies_are_tagged_by_content() {
+        let modified = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let path = Path::new("live/360p/stream.m3u8");
+        let a = Version::of_content(path, b"#EXTM3U\na\n", modified);
+        let b = Version::of_content(path, b"#EXTM3U\nb\n", modified);
+        assert_ne!(a.etag, b.etag);
+        assert_eq!(a.content_length, "10");
+        assert_eq!(a.cache_control, "no-cache");
     }
 }

@@ -1,6 +1,8 @@
 //! The real binary with `--testcard` and real ffmpeg: the live playlists and
-//! a segment are served over HTTP, and SIGTERM stops ffmpeg, removes the test
-//! card's temporary folder and exits cleanly.
+//! a segment are served over HTTP, the media playlists carry digests (on by
+//! default) that match the served segments while ffmpeg keeps writing, and
+//! SIGTERM stops ffmpeg, removes the test card's temporary folder and exits
+//! cleanly.
 
 mod support;
 
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use m3u8_rs::Playlist;
 use reqwest::StatusCode;
+use support::claims::{claims, sha_hex};
 use support::Origin;
 
 /// Polls `path` until it answers 200 and `ready` accepts the body. Errors
@@ -34,6 +37,41 @@ async fn fetch_when(origin: &Origin, path: &str, ready: impl Fn(&[u8]) -> bool) 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Polls the live media playlist for a few segment durations: every digest
+/// matches the segment then served, and all but the newest segments have one
+/// (the newest may be younger than the settle time).
+async fn check_digests_while_live(origin: &Origin, media_path: &str) {
+    let (mut checked, mut segments_without) = (0, 0);
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        let text = reqwest::get(format!("{}{media_path}", origin.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (claims, segments) = claims(media_path, &text);
+        assert!(
+            segments - claims.len() <= 1,
+            "at most the newest lacks a digest:\n{text}"
+        );
+        segments_without += segments - claims.len();
+        for c in claims {
+            let res = reqwest::get(format!("{}{}", origin.url, c.url_path))
+                .await
+                .unwrap();
+            if res.status() == StatusCode::NOT_FOUND {
+                continue; // left the window and deleted meanwhile
+            }
+            assert_eq!(sha_hex(&res.bytes().await.unwrap()), c.digest, "{c:?}");
+            checked += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(checked >= 10, "only {checked} digests checked");
+    eprintln!("{checked} digests checked; {segments_without} newest segments seen without one");
 }
 
 /// The test card folders in `tmp` (its temporary folder is made there).
@@ -83,6 +121,7 @@ async fn live_testcard_is_served_and_cleaned_up_on_sigterm() {
     assert_eq!(res.headers()["content-type"], "video/mp2t");
     let body = res.bytes().await.unwrap();
     assert_eq!(body.first(), Some(&0x47), "an MPEG-TS segment");
+    check_digests_while_live(&origin, &media_path).await;
 
     let exit = origin.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{exit}");

@@ -4,6 +4,8 @@
 // Each test crate includes this module and uses a part of it.
 #![allow(dead_code)]
 
+pub mod claims;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
@@ -89,6 +91,31 @@ impl Drop for Origin {
 /// Sends `request` as is (no URL normalisation, unlike an HTTP client) and
 /// returns the status code and the whole response text.
 pub fn raw_request(addr: &str, request: &str) -> (u16, String) {
+    let text = String::from_utf8_lossy(&exchange(addr, request)).to_string();
+    (status_of(&text), text)
+}
+
+/// Sends `request` as is and returns the status code and the body bytes.
+pub fn raw_request_bytes(addr: &str, request: &str) -> (u16, Vec<u8>) {
+    let response = exchange(addr, request);
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let status = status_of(&String::from_utf8_lossy(&response[..split]));
+    (status, response[split + 4..].to_vec())
+}
+
+/// The status code of a response head (0 if there is none).
+fn status_of(head: &str) -> u16 {
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Writes `request` and reads until the server closes the connection.
+fn exchange(addr: &str, request: &str) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -96,13 +123,7 @@ pub fn raw_request(addr: &str, request: &str) -> (u16, String) {
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+    response
 }
 
 /// `GET path` with `Connection: close`.
