@@ -77,6 +77,15 @@ export interface SwarmcastOptions {
   /** Upper bound on memory used to keep segments for peers, in bytes. */
   memoryCapBytes?: number;
   /**
+   * Checking peers' data against the SHA-256 digests an origin publishes in
+   * its media playlists (`#EXT-X-SWARMCAST-DIGEST`, see swarmcast-origin):
+   * "auto" (default) verifies every segment that has one, with WebCrypto,
+   * before hls.js sees it and before it is offered to other peers; a mismatch
+   * drops the peer and the segment is loaded over HTTP. "required" also keeps
+   * segments without a digest off P2P. "off" skips the check.
+   */
+  integrity?: "auto" | "required" | "off";
+  /**
    * Called with every segment received from a peer, before hls.js sees it.
    * Return false (or reject) to drop that peer and fetch the segment over HTTP.
    * With a hook, a segment from a peer is offered to other peers only after

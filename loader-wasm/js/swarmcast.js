@@ -26,6 +26,15 @@ const toStats = ([httpBytes, p2pBytes, rejectedBytes, uploadBytes, http, p2p, la
 const peerHex = (id) =>
   id instanceof Uint8Array ? Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("") : id;
 
+// The SHA-256 an origin published for a fragment (#EXT-X-SWARMCAST-DIGEST,
+// which hls.js keeps in frag.tagList), as lowercase hex; undefined if none.
+const publishedDigest = (frag) => {
+  const value = frag.tagList?.find((t) => t[0] === "EXT-X-SWARMCAST-DIGEST")?.[1] ?? "";
+  return /SHA256=([0-9a-f]{64})/i.exec(value)?.[1].toLowerCase();
+};
+
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+
 // A peer id for event details: null when the peer is not known by its id
 // (HTTP, or a connection that closed before or after its handshake).
 const knownPeer = (id) => (typeof id === "string" ? id : null);
@@ -132,12 +141,14 @@ export class Swarmcast extends EventTarget {
   #names = new Map(); // "type:index" -> stream name, from the playlists hls.js loaded
   #frags = new Map(); // stream name -> Map(rangeKey -> hls.js Fragment), for prefetches
   #prefetches = new Map(); // engine fetch id -> the page's loader running it
+  #integrity = "auto"; // "auto" | "required" | "off": checking peers' data against published digests
 
   constructor(key, hls, options) {
     if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
     super();
     this.#hls = hls;
     this.#options = options;
+    if (["required", "off"].includes(options.integrity)) this.#integrity = options.integrity;
   }
 
   /** A snapshot of bytes and segments by source, and of connected peers. */
@@ -180,10 +191,13 @@ export class Swarmcast extends EventTarget {
     // of a stream whose playlist the engine has not seen.
     const stream = this.#names.get(`${frag?.type}:${frag?.level}`);
     if (!this.#node || typeof frag.sn !== "number" || stream === undefined) return false;
+    const digest = this.#integrity === "off" ? undefined : publishedDigest(frag);
+    // integrity "required": a segment without a published digest never comes from a peer.
+    if (this.#integrity === "required" && !digest) return false;
     const id = this.#nextId++;
     loader.request = id;
     const info = { url: context.url, sn: frag.sn, level: frag.level, type: frag.type };
-    this.#loads.set(id, { loader, info });
+    this.#loads.set(id, { loader, info, digest });
     const ok = this.#call(() =>
       this.#node.load(id, context.url, context.rangeStart || 0, context.rangeEnd || 0, frag.sn, stream),
     );
@@ -227,7 +241,10 @@ export class Swarmcast extends EventTarget {
     if (!hls) return; // destroyed while the wasm loaded
     const options = this.#options;
     // With a hook, peers' data is passed on only once the hook accepted it.
-    const args = engineArgs({ ...options, validateP2p: typeof options.validateSegment === "function" });
+    // With a check (a hook, or digests to verify), peers' data is passed on
+    // only once it passed.
+    const validateP2p = typeof options.validateSegment === "function" || this.#integrity !== "off";
+    const args = engineArgs({ ...options, validateP2p });
     this.#node = new Node(...args, (...event) => this.#event(...event));
     // A page's own fragment loader stays in charge of HTTP: it is chained, not replaced.
     this.#HttpLoader = hls.config.fLoader || hls.config.loader;
@@ -343,17 +360,12 @@ export class Swarmcast extends EventTarget {
     }
   }
 
-  // P2P bytes go through validateSegment first; a rejection makes the engine
+  // P2P bytes are checked first: against the origin's published digest
+  // (WebCrypto), then by validateSegment. A failed check makes the engine
   // drop that peer and hand the request to hls.js's loader.
-  async #deliver(id, { loader, info }, bytes, peer, timing) {
-    const validate = this.#options.validateSegment;
-    if (peer != null && validate) {
-      let ok = false;
-      try {
-        ok = await validate(bytes, info);
-      } catch (e) {
-        this.#fail("validateSegment", e);
-      }
+  async #deliver(id, { loader, info, digest }, bytes, peer, timing) {
+    if (peer != null && (digest || this.#options.validateSegment)) {
+      const ok = await this.#check(bytes, info, digest);
       if (this.#loads.get(id)?.loader !== loader) return; // aborted meanwhile
       if (!ok) {
         this.#call(() => this.#node?.reject(id));
@@ -365,6 +377,21 @@ export class Swarmcast extends EventTarget {
     const source = peer == null ? "http" : "p2p";
     this.#emit("segmentloaded", { ...info, bytes: bytes.byteLength, source, peerId: knownPeer(peer) });
     loader.success(bytes, timing);
+  }
+
+  // Whether a peer's bytes pass the digest check and the page's hook.
+  async #check(bytes, info, digest) {
+    try {
+      if (digest && hex(await crypto.subtle.digest("SHA-256", bytes)) !== digest) {
+        this.#fail("integrity", `a peer's bytes for ${info.url} do not match the origin's SHA-256`);
+        return false;
+      }
+      const validate = this.#options.validateSegment;
+      return typeof validate !== "function" || (await validate(bytes, info));
+    } catch (e) {
+      this.#fail("validateSegment", e);
+      return false;
+    }
   }
 
   #on(event, handler) {

@@ -1,6 +1,7 @@
 // (c) A page that sends corrupted segment data (a test-only switch) is caught
 // by the receiver's validateSegment hook: the receiver drops that peer,
-// refetches the segment over HTTP, and keeps playing. A VOD (MPEG-TS) makes it
+// refetches the segment over HTTP, and keeps playing. (d) With no hook, the
+// SHA-256 digests the origin publishes in its playlists catch it the same way. A VOD (MPEG-TS) makes it
 // deterministic: the corrupting page is ahead of the receiver, and the VOD is
 // twice hls.js's 30 s buffer goal, so the receiver still has segments to
 // load, from its peer, once the connection is up (its first ones go over
@@ -11,23 +12,31 @@ import { startVodStack } from "../support/servers.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
 
-let stack, browser;
+const VOD = { seconds: 60, extraArgs: ["--renditions", "360p"] };
+let stack, digestStack, browser;
 before(async () => {
-  stack = await startVodStack({ seconds: 60, extraArgs: ["--renditions", "360p"] });
+  stack = await startVodStack(VOD);
+  digestStack = await startVodStack(VOD, { extraArgs: ["--digests", "/"] });
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await stack?.stop();
+  await digestStack?.stop();
 });
 
-test("(c) corrupted P2P data is rejected by validateSegment and refetched over HTTP", { timeout: 120_000 }, async (t) => {
-  const { origin, tracker } = stack;
+/** A page corrupting its uploads, then a victim page; both opened on `stack`. */
+async function liarAndVictim({ origin, tracker }, victimOptions) {
   const base = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
   const src = `${origin.url}/master.m3u8`;
   const liar = await openPlayer(browser.browser, origin.url, { src, opts: { ...base, testOnlyCorruptUploads: true } });
   await liar.page.waitForFunction(() => window.player.fragsLoaded >= 10, null, { timeout: 30_000, polling: 250 });
-  const victim = await openPlayer(browser.browser, origin.url, { src, opts: base, validate: "media" });
+  const victim = await openPlayer(browser.browser, origin.url, { src, opts: base, ...victimOptions });
+  return { liar, victim };
+}
+
+test("(c) corrupted P2P data is rejected by validateSegment and refetched over HTTP", { timeout: 120_000 }, async (t) => {
+  const { liar, victim } = await liarAndVictim(stack, { validate: "media" });
 
   // Wait until the victim has rejected at least one segment from the liar.
   await victim.page
@@ -54,6 +63,20 @@ test("(c) corrupted P2P data is rejected by validateSegment and refetched over H
   assert.ok(loaded.filter((e) => e.detail.source === "p2p").length <= passed);
   assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
   assert.ok(s.stats.rejectedBytes > 0, "refused bytes are reported apart from p2pBytes");
+  assert.deepEqual(s.stats.peers, [], "the refused peer is not connected again");
+  await Promise.all([liar.close(), victim.close()]);
+});
+
+test("(d) published digests catch corrupted P2P data without any hook", { timeout: 120_000 }, async (t) => {
+  const { liar, victim } = await liarAndVictim(digestStack, {});
+  const refusals = () => window.player.events.filter((e) => e.type === "error" && e.detail.where === "integrity");
+  await victim.page.waitForFunction((f) => eval(f)().length > 0, refusals.toString(), { timeout: 30_000, polling: 250 });
+  await victim.waitForProgress(6, 30_000);
+  const s = await victim.snapshot();
+  t.diagnostic(`stats ${JSON.stringify(s.stats)}`);
+  assert.deepEqual(s.fatal, [], "no fatal hls.js error");
+  assert.ok(s.stats.rejectedBytes > 0, "the corrupt bytes were refused");
+  assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
   assert.deepEqual(s.stats.peers, [], "the refused peer is not connected again");
   await Promise.all([liar.close(), victim.close()]);
 });

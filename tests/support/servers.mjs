@@ -174,12 +174,12 @@ export async function startStack({ testcard = true, ...originOptions } = {}) {
  * and served by a stack without the live test card. `stop()` also removes
  * the folder; `dir` is where the VOD is.
  */
-export async function startVodStack(vodOptions) {
+export async function startVodStack(vodOptions, originOptions = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmcast-vod-"));
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   try {
     await makeVod(dir, vodOptions);
-    const stack = await startStack({ testcard: false, root: dir });
+    const stack = await startStack({ ...originOptions, testcard: false, root: dir });
     return { ...stack, dir, stop: () => stack.stop().finally(removeDir) };
   } catch (e) {
     removeDir();
