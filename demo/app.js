@@ -4,6 +4,8 @@
 import { startSession } from "./session.js";
 import { shortId, swarmcast } from "./engines.js";
 import { RateChart, formatBytes } from "./chart.js";
+import { levelSelector } from "./levels.js";
+import { SegmentList } from "./segments.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -59,7 +61,14 @@ function render(s, prev, dt) {
 
 const video = $("video");
 log(`playing ${src}`);
-const session = await startSession({ video, src, tracker, engine: swarmcast, log });
+// Segments can arrive before the session is returned; list them once it is.
+const early = [];
+let segments = null;
+const onSegment = (d) => (segments ? segments.add(d) : early.push(d));
+const session = await startSession({ video, src, tracker, engine: swarmcast, log, onSegment });
+segments = new SegmentList($("segments"), session.hls);
+early.forEach((d) => segments.add(d));
+levelSelector($("level"), session.Hls, session.hls, log);
 window.swarmcast = { stats: () => session.stats() };
 
 // Rates are averaged over a few seconds: segments arrive whole, every 2 s or so.

@@ -5,8 +5,8 @@ import Hls from "/vendor/hls.js/hls.mjs";
 import { PlaybackMeter } from "./playback.js";
 
 /** Starts playing `src` in `video` through `engine` (see engines.js). */
-export async function startSession({ video, src, tracker, engine, log = () => {} }) {
-  const { hls, stats } = await engine({ Hls, tracker, log });
+export async function startSession({ video, src, tracker, engine, log = () => {}, onSegment }) {
+  const { hls, stats } = await engine({ Hls, tracker, log, onSegment });
   const meter = new PlaybackMeter(Hls, hls, video, log);
   hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => log(`playlist loaded: ${d.levels.length} level(s)`));
   hls.loadSource(src);
@@ -14,7 +14,8 @@ export async function startSession({ video, src, tracker, engine, log = () => {}
   video.play().catch(() => log("autoplay blocked: press play"));
   return {
     hls,
-    /** Cumulative bytes by source, peers, and playback quality so far. */
+    Hls,
+    /** Cumulative bytes by source, peers, playback quality so far, and the level playing. */
     stats() {
       const s = stats();
       return {
@@ -23,6 +24,8 @@ export async function startSession({ video, src, tracker, engine, log = () => {}
         p2pBytes: s.p2pBytes ?? 0,
         uploadBytes: s.uploadBytes ?? 0,
         peers: s.peers ?? [],
+        level: hls.currentLevel,
+        autoLevel: hls.autoLevelEnabled,
         ...meter.snapshot(),
       };
     },

@@ -139,3 +139,40 @@ async fn live_testcard_is_served_and_cleaned_up_on_sigterm() {
         String::from_utf8_lossy(&group.stdout)
     );
 }
+
+/// The test card's stream flags pass through `--testcard`: an alternate audio
+/// rendition and AES-128, whose key the origin serves where the playlists say.
+#[tokio::test]
+async fn testcard_shapes_pass_through_and_the_key_is_served() {
+    let mut origin = Origin::start(&[
+        "--testcard",
+        "--renditions",
+        "144p",
+        "--segment-seconds",
+        "1",
+        "--alt-audio",
+        "--aes128",
+    ]);
+    let master = fetch_when(&origin, "/live/master.m3u8", |_| true).await;
+    let Ok((_, Playlist::MasterPlaylist(master))) = m3u8_rs::parse_playlist(&master) else {
+        panic!("not a master playlist");
+    };
+    let audio = master.alternatives[0].uri.clone().expect("EXT-X-MEDIA URI");
+    assert_eq!(audio, "audio/stream.m3u8");
+    let media = fetch_when(
+        &origin,
+        &format!("/live/{audio}"),
+        |body| matches!(m3u8_rs::parse_media_playlist(body), Ok((_, m)) if !m.segments.is_empty()),
+    )
+    .await;
+    let (_, media) = m3u8_rs::parse_media_playlist(&media).unwrap();
+    let key_uri = media.segments[0].key.as_ref().unwrap().uri.clone().unwrap();
+    assert_eq!(key_uri, "../enc.key");
+    // Relative to /live/audio/stream.m3u8.
+    let res = reqwest::get(format!("{}/live/enc.key", origin.url))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().len(), 16, "an AES-128 key");
+    assert!(origin.terminate(Duration::from_secs(10)).success());
+}

@@ -5,8 +5,9 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use crate::encryption::KEY_INFO_FILE;
 use crate::overlay::filter_graph;
-use crate::{SegmentFormat, StreamOptions};
+use crate::{Rendition, SegmentFormat, StreamOptions};
 
 /// Frames per second of the test card.
 pub const FPS: u32 = 30;
@@ -27,6 +28,33 @@ pub enum Mode {
 pub const MASTER_PLAYLIST: &str = "master.m3u8";
 /// Name of each rendition's media playlist inside its own folder.
 pub const MEDIA_PLAYLIST: &str = "stream.m3u8";
+
+/// Name of the audio rendition's folder (with `alt_audio`).
+pub const AUDIO_FOLDER: &str = "audio";
+/// The audio rendition's group, named in each video variant's AUDIO attribute.
+const AUDIO_GROUP: &str = "aud";
+
+/// ffmpeg's `-var_stream_map`: which output streams make up each variant,
+/// and the variant's name (its folder). With `alt_audio`, the one audio
+/// stream is a rendition of its own that every video variant refers to;
+/// `default:yes` makes ffmpeg list it only as EXT-X-MEDIA, not also as an
+/// audio-only variant.
+fn var_stream_map(ladder: &[Rendition], alt_audio: bool) -> String {
+    let mut variants = Vec::new();
+    if alt_audio {
+        variants.push(format!(
+            "a:0,agroup:{AUDIO_GROUP},name:{AUDIO_FOLDER},language:en,default:yes"
+        ));
+    }
+    for (i, r) in ladder.iter().enumerate() {
+        variants.push(if alt_audio {
+            format!("v:{i},agroup:{AUDIO_GROUP},name:{r}")
+        } else {
+            format!("v:{i},a:{i},name:{r}")
+        });
+    }
+    variants.join(" ")
+}
 
 /// Arguments for ffmpeg, writing into `out` (which must exist).
 pub fn ffmpeg_args(options: &StreamOptions, mode: Mode, out: &Path) -> Vec<OsString> {
@@ -59,14 +87,11 @@ pub fn ffmpeg_args(options: &StreamOptions, mode: Mode, out: &Path) -> Vec<OsStr
         "-filter_complex".into(),
         filter_graph(&ladder, FPS, options.segment_seconds),
     ]);
-    let mut stream_map = Vec::new();
     for (i, r) in ladder.iter().enumerate() {
-        args.extend([
-            "-map".into(),
-            format!("[v{i}]"),
-            "-map".into(),
-            "1:a".into(),
-        ]);
+        args.extend(["-map".into(), format!("[v{i}]")]);
+        if !options.alt_audio {
+            args.extend(["-map".into(), "1:a".into()]);
+        }
         args.extend([format!("-b:v:{i}"), format!("{}k", r.video_kbps())]);
         args.extend([
             format!("-maxrate:v:{i}"),
@@ -76,7 +101,9 @@ pub fn ffmpeg_args(options: &StreamOptions, mode: Mode, out: &Path) -> Vec<OsStr
             format!("-bufsize:v:{i}"),
             format!("{}k", r.video_kbps() * 2),
         ]);
-        stream_map.push(format!("v:{i},a:{i},name:{r}"));
+    }
+    if options.alt_audio {
+        args.extend(["-map".into(), "1:a".into()]);
     }
     // veryfast + zerolatency: no B-frames or lookahead, the cheapest setting
     // that still looks clean (CPU figures in the README). A fixed GOP of one
@@ -151,12 +178,16 @@ pub fn ffmpeg_args(options: &StreamOptions, mode: Mode, out: &Path) -> Vec<OsStr
     }
     args.extend([
         "-var_stream_map".into(),
-        stream_map.join(" "),
+        var_stream_map(&ladder, options.alt_audio),
         "-master_pl_name".into(),
         MASTER_PLAYLIST.into(),
     ]);
 
     let mut args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+    if options.aes128 {
+        args.push("-hls_key_info_file".into());
+        args.push(out.join(KEY_INFO_FILE).into_os_string());
+    }
     args.push("-hls_segment_filename".into());
     args.push(out.join("%v").join(segment_name).into_os_string());
     args.push(out.join("%v").join(MEDIA_PLAYLIST).into_os_string());
@@ -259,5 +290,42 @@ mod tests {
         assert!(value_of(&a, "-i").starts_with("testsrc2=size=1280x720"));
         assert_eq!(value_of(&a, "-g"), "120");
         assert_eq!(value_of(&a, "-hls_list_size"), "5");
+    }
+
+    #[test]
+    fn alt_audio_is_one_rendition_shared_by_every_video_variant() {
+        let options = StreamOptions {
+            alt_audio: true,
+            ..StreamOptions::default()
+        };
+        let a = args(&options, Mode::Live { resume: false });
+        assert_eq!(
+            value_of(&a, "-var_stream_map"),
+            "a:0,agroup:aud,name:audio,language:en,default:yes \
+             v:0,agroup:aud,name:360p v:1,agroup:aud,name:540p"
+        );
+        let maps: Vec<_> = a
+            .iter()
+            .zip(&a[1..])
+            .filter(|(flag, _)| *flag == "-map")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(
+            maps,
+            ["[v0]", "[v1]", "1:a"],
+            "one audio stream, not one per video"
+        );
+    }
+
+    #[test]
+    fn aes128_points_ffmpeg_at_the_key_info_file() {
+        let options = StreamOptions {
+            aes128: true,
+            ..StreamOptions::default()
+        };
+        let a = args(&options, Mode::Live { resume: false });
+        assert_eq!(value_of(&a, "-hls_key_info_file"), "/out/enc.keyinfo");
+        let plain = args(&StreamOptions::default(), Mode::Live { resume: false });
+        assert!(!plain.contains(&"-hls_key_info_file".to_string()));
     }
 }

@@ -1,6 +1,6 @@
 //! Why a test card could not be produced, worded for the person running it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,4 +27,15 @@ pub enum TestcardError {
         path: PathBuf,
         source: std::io::Error,
     },
+
+    #[error("could not make an AES-128 key: {0}")]
+    Key(#[source] getrandom::Error),
+}
+
+impl TestcardError {
+    /// Wraps an I/O error on `path`, inside the output folder, for `map_err`.
+    pub(crate) fn output_dir(path: &Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| Self::OutputDir { path, source }
+    }
 }

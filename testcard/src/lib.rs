@@ -3,10 +3,13 @@
 //! `testsrc2` video and a sine tone, with the wall-clock time, segment and
 //! frame numbers and the rendition name burned into the picture, encoded
 //! into a multivariant HLS stream: live ([`LiveTestcard`]) or as a finished
-//! VOD ([`generate_vod`]), in MPEG-TS or fMP4, optionally byte-range addressed.
+//! VOD ([`generate_vod`]), in MPEG-TS or fMP4, optionally byte-range
+//! addressed, with audio muxed or as its own rendition, optionally AES-128
+//! encrypted.
 
 mod backoff;
 mod command;
+mod encryption;
 mod error;
 mod ffmpeg;
 mod live;
@@ -16,7 +19,8 @@ mod overlay;
 mod rendition;
 mod vod;
 
-pub use command::{MASTER_PLAYLIST, MEDIA_PLAYLIST};
+pub use command::{AUDIO_FOLDER, MASTER_PLAYLIST, MEDIA_PLAYLIST};
+pub use encryption::KEY_FILE;
 pub use error::TestcardError;
 pub use live::LiveTestcard;
 pub use options::{SegmentFormat, StreamOptions};

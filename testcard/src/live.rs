@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
 use crate::command::{ffmpeg_args, Mode, MASTER_PLAYLIST};
+use crate::encryption;
 use crate::ffmpeg::{self, Running};
 use crate::outdir::OutputDir;
 use crate::{StreamOptions, TestcardError};
@@ -26,8 +27,11 @@ impl LiveTestcard {
     /// Fails at once if ffmpeg is missing; later crashes are restarted.
     pub async fn start(options: StreamOptions, out: Option<&Path>) -> Result<Self, TestcardError> {
         ffmpeg::ensure_installed(&options.ffmpeg).await?;
-        let dir = OutputDir::create(out, &options.ladder())?;
+        let dir = OutputDir::create(out, options.outputs())?;
         let path = dir.path().to_path_buf();
+        if options.aes128 {
+            encryption::write_key(&path)?;
+        }
         let first = Running::spawn(
             &options.ffmpeg,
             ffmpeg_args(&options, Mode::Live { resume: false }, &path),

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::command::{AUDIO_FOLDER, MASTER_PLAYLIST};
+use crate::encryption::{KEY_FILE, KEY_INFO_FILE};
 use crate::Rendition;
 
 /// Container of the media segments.
@@ -42,6 +44,16 @@ pub struct StreamOptions {
     #[arg(long)]
     pub fmp4: bool,
 
+    /// Audio as its own rendition (EXT-X-MEDIA TYPE=AUDIO) that every video
+    /// rendition references, instead of muxed into each.
+    #[arg(long)]
+    pub alt_audio: bool,
+
+    /// Encrypt segments with AES-128 (EXT-X-KEY); the key is served beside
+    /// master.m3u8. MPEG-TS only: ffmpeg cannot encrypt fMP4 segments.
+    #[arg(long, conflicts_with = "fmp4")]
+    pub aes128: bool,
+
     /// The ffmpeg executable to run.
     #[arg(long, env = "SWARMCAST_FFMPEG", default_value = "ffmpeg")]
     pub ffmpeg: PathBuf,
@@ -54,6 +66,8 @@ impl Default for StreamOptions {
             segment_seconds: 2,
             window: 10,
             fmp4: false,
+            alt_audio: false,
+            aes128: false,
             ffmpeg: PathBuf::from("ffmpeg"),
         }
     }
@@ -75,5 +89,25 @@ impl StreamOptions {
         ladder.sort();
         ladder.dedup();
         ladder
+    }
+
+    /// The folder of each media playlist, named as in the master playlist:
+    /// one per rendition, plus the audio rendition's.
+    pub fn media_folders(&self) -> Vec<String> {
+        let mut folders: Vec<String> = self.ladder().iter().map(ToString::to_string).collect();
+        if self.alt_audio {
+            folders.push(AUDIO_FOLDER.to_string());
+        }
+        folders
+    }
+
+    /// Every file and folder the test card writes at the top of its output.
+    pub fn outputs(&self) -> Vec<String> {
+        let mut outputs = vec![MASTER_PLAYLIST.to_string()];
+        outputs.extend(self.media_folders());
+        if self.aes128 {
+            outputs.extend([KEY_FILE, KEY_INFO_FILE].map(String::from));
+        }
+        outputs
     }
 }

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use crate::command::MASTER_PLAYLIST;
-use crate::{Rendition, TestcardError};
+use crate::TestcardError;
 
 #[derive(Debug)]
 pub struct OutputDir {
@@ -22,31 +21,29 @@ enum Kind {
     Temporary { _dir: TempDir },
     /// Created by us: removed with everything in it.
     Created,
-    /// Existed before: only the playlist and rendition folders are removed.
-    Existing(Vec<Rendition>),
+    /// Existed before: only these files and folders in it (the test card's
+    /// own outputs) are removed.
+    Existing(Vec<String>),
 }
 
 impl OutputDir {
     /// `out`, created if missing; a new temporary folder when `None`.
-    pub fn create(out: Option<&Path>, ladder: &[Rendition]) -> Result<Self, TestcardError> {
-        let io_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| TestcardError::OutputDir { path, source }
-        };
+    /// `outputs` names what the test card writes at the top of the folder.
+    pub fn create(out: Option<&Path>, outputs: Vec<String>) -> Result<Self, TestcardError> {
         let Some(out) = out else {
             let tmp = tempfile::Builder::new()
                 .prefix("swarmcast-testcard-")
                 .tempdir()
-                .map_err(io_err(&std::env::temp_dir()))?;
+                .map_err(TestcardError::output_dir(&std::env::temp_dir()))?;
             return Ok(Self {
                 path: tmp.path().to_path_buf(),
                 kind: Kind::Temporary { _dir: tmp },
             });
         };
         let kind = if out.exists() {
-            Kind::Existing(ladder.to_vec())
+            Kind::Existing(outputs)
         } else {
-            fs::create_dir_all(out).map_err(io_err(out))?;
+            fs::create_dir_all(out).map_err(TestcardError::output_dir(out))?;
             Kind::Created
         };
         Ok(Self {
@@ -65,14 +62,17 @@ impl Drop for OutputDir {
         let result = match &self.kind {
             Kind::Temporary { .. } => Ok(()),
             Kind::Created => fs::remove_dir_all(&self.path),
-            Kind::Existing(ladder) => {
-                let _ = fs::remove_file(self.path.join(MASTER_PLAYLIST));
-                ladder
-                    .iter()
-                    .map(|r| self.path.join(r.to_string()))
-                    .filter(|dir| dir.exists())
-                    .try_for_each(fs::remove_dir_all)
-            }
+            Kind::Existing(outputs) => outputs
+                .iter()
+                .map(|name| self.path.join(name))
+                .filter(|path| path.exists())
+                .try_for_each(|path| {
+                    if path.is_dir() {
+                        fs::remove_dir_all(path)
+                    } else {
+                        fs::remove_file(path)
+                    }
+                }),
         };
         match result {
             Ok(()) => tracing::debug!(path = %self.path.display(), "test card output removed"),
@@ -90,21 +90,21 @@ mod tests {
     #[test]
     fn removes_a_created_folder_but_only_our_files_in_an_existing_one() {
         let parent = tempfile::tempdir().unwrap();
-        let ladder = ["360p".parse().unwrap()];
+        let outputs = || vec!["master.m3u8".to_string(), "360p".to_string()];
 
         let created = parent.path().join("new");
-        drop(OutputDir::create(Some(&created), &ladder).unwrap());
+        drop(OutputDir::create(Some(&created), outputs()).unwrap());
         assert!(!created.exists());
 
         let existing = parent.path().join("existing");
         fs::create_dir_all(existing.join("360p")).unwrap();
         fs::write(existing.join("master.m3u8"), "").unwrap();
         fs::write(existing.join("keep.txt"), "").unwrap();
-        drop(OutputDir::create(Some(&existing), &ladder).unwrap());
+        drop(OutputDir::create(Some(&existing), outputs()).unwrap());
         assert!(existing.join("keep.txt").exists());
         assert!(!existing.join("360p").exists() && !existing.join("master.m3u8").exists());
 
-        let tmp = OutputDir::create(None, &ladder).unwrap();
+        let tmp = OutputDir::create(None, outputs()).unwrap();
         let path = tmp.path().to_path_buf();
         assert!(path.is_dir());
         drop(tmp);

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::command::{ffmpeg_args, Mode};
+use crate::encryption;
 use crate::ffmpeg::Running;
 use crate::{StreamOptions, TestcardError};
 
@@ -22,10 +23,10 @@ pub async fn generate_vod(
     vod: VodOptions,
     out: &Path,
 ) -> Result<(), TestcardError> {
-    std::fs::create_dir_all(out).map_err(|source| TestcardError::OutputDir {
-        path: out.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(out).map_err(TestcardError::output_dir(out))?;
+    if options.aes128 {
+        encryption::write_key(out)?;
+    }
     let mode = Mode::Vod {
         seconds: vod.seconds,
         byterange: vod.byterange,
@@ -38,6 +39,18 @@ pub async fn generate_vod(
     if !status.success() {
         return Err(TestcardError::FfmpegFailed { status, stderr });
     }
+    if vod.byterange && options.aes128 {
+        remove_leftover_copies(options, out);
+    }
     tracing::info!(out = %out.display(), seconds = vod.seconds, byterange = vod.byterange, "VOD test card written");
     Ok(())
+}
+
+/// ffmpeg 5.1 leaves a copy of the last segment beside an encrypted single
+/// file (`stream.ts.tmp`); it is no part of the stream.
+fn remove_leftover_copies(options: &StreamOptions, out: &Path) {
+    let name = format!("stream.{}.tmp", options.segment_format().extension());
+    for folder in options.media_folders() {
+        let _ = std::fs::remove_file(out.join(folder).join(&name));
+    }
 }

@@ -84,12 +84,12 @@ async fn live_window_slides_survives_a_crash_and_cleans_up() {
         let probe = common::probe(&dir.join(name).join(newest));
         assert_eq!(
             (
-                probe.video.as_str(),
+                probe.video.as_deref(),
                 probe.width,
                 probe.height,
-                probe.audio.as_str()
+                probe.audio.as_deref()
             ),
-            ("h264", w, h, "aac")
+            (Some("h264"), w, h, Some("aac"))
         );
         assert_eq!(probe.frames, 30, "1 s at 30 fps in {name}/{newest}");
     }

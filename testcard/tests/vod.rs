@@ -71,10 +71,10 @@ async fn segmented_ts_vod_decodes_in_every_rendition() {
             );
             let probe = common::probe(&out.join(name).join(&s.uri));
             assert_eq!(
-                (probe.video.as_str(), probe.width, probe.height),
-                ("h264", w, h)
+                (probe.video.as_deref(), probe.width, probe.height),
+                (Some("h264"), w, h)
             );
-            assert_eq!(probe.audio, "aac");
+            assert_eq!(probe.audio.as_deref(), Some("aac"));
             assert_eq!(probe.frames, 60, "2 s at 30 fps, starting on a keyframe");
         }
     }
@@ -138,8 +138,8 @@ async fn fmp4_vod_has_an_init_segment_and_byterange_variant() {
     std::fs::write(&joined_path, joined).unwrap();
     let probe = common::probe(&joined_path);
     assert_eq!(
-        (probe.video.as_str(), probe.frames, probe.audio.as_str()),
-        ("h264", 60, "aac")
+        (probe.video.as_deref(), probe.frames, probe.audio.as_deref()),
+        (Some("h264"), 60, Some("aac"))
     );
 
     let out = tmp.path().join("fmp4-byterange");
@@ -207,6 +207,10 @@ fn cli_writes_a_vod_and_rejects_bad_flags() {
         (
             &["--vod", "2", "--out", "x", "--segment-seconds", "0"][..],
             "--segment-seconds",
+        ),
+        (
+            &["--vod", "2", "--out", "x", "--aes128", "--fmp4"][..],
+            "cannot be used with",
         ),
     ] {
         let run = Command::new(bin).args(args).output().unwrap();

@@ -1,6 +1,7 @@
 // The demo page as a person uses it: open it in one tab, then in a second tab
 // of the same browser; the second tab's stats panel must show bytes from peers.
-// Also checks window.swarmcast.stats(), the automation hook the issue promises.
+// Also checks window.swarmcast.stats(), the automation hook the issue promises,
+// and the level selector with the per-segment list that shows its effect.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -52,4 +53,48 @@ test("the second tab's stats panel shows bytes from peers", { timeout: 60_000 },
   assert.equal(stats.fatalErrors, 0, "no fatal hls.js error");
   const firstStats = await first.evaluate(() => window.swarmcast.stats());
   assert.ok(firstStats.uploadBytes > 0, "the first tab uploaded to the second");
+});
+
+test("the level selector switches levels and the segment list shows them", { timeout: 60_000 }, async (t) => {
+  const context = await newViewerContext(browser.browser);
+  const page = await context.newPage();
+  await page.goto(`${stack.origin.url}/?tracker=${encodeURIComponent(stack.tracker.url)}`);
+  await page.waitForFunction(() => !document.getElementById("level").disabled, null, { timeout: 20_000 });
+  const options = await page.$$eval("#level option", (os) => os.map((o) => [o.value, o.textContent]));
+  t.diagnostic(`level options: ${JSON.stringify(options)}`);
+  assert.deepEqual(
+    options.map(([v]) => v),
+    ["-1", "0", "1"],
+    "Auto, then each level of the test card (360p, 540p)",
+  );
+  assert.match(options[0][1], /^Auto/);
+  assert.match(options[1][1], /^360p/);
+  assert.match(options[2][1], /^540p/);
+
+  // The newest row of the segment list once it shows a main segment of `level`.
+  const newestRowOf = async (level) => {
+    await page.waitForFunction(
+      (l) => document.querySelector("#segments tr")?.dataset.level === String(l),
+      level,
+      { timeout: 20_000, polling: 250 },
+    );
+    return page.$eval("#segments tr", (tr) => ({ ...tr.dataset, cells: [...tr.cells].map((c) => c.textContent) }));
+  };
+  for (const [level, name] of [[1, "540p"], [0, "360p"]]) {
+    await page.selectOption("#level", String(level));
+    await page.waitForFunction((l) => window.swarmcast.stats().level === l && !window.swarmcast.stats().autoLevel, level, {
+      timeout: 10_000,
+    });
+    const row = await newestRowOf(level);
+    t.diagnostic(`after choosing ${name}: newest segment row ${JSON.stringify(row.cells)}`);
+    assert.equal(row.type, "main");
+    assert.equal(row.cells[1], "main");
+    assert.equal(row.cells[2], name, "the row names the level");
+    assert.match(row.cells[3], /^(HTTP|peer [0-9a-f]+)$/, "the row names the source");
+    assert.match(row.cells[4], /^[\d.]+ (B|KiB|MiB)$/);
+  }
+  await page.selectOption("#level", "-1");
+  await page.waitForFunction(() => window.swarmcast.stats().autoLevel, null, { timeout: 10_000 });
+  assert.equal((await page.evaluate(() => window.swarmcast.stats())).fatalErrors, 0, "no fatal hls.js error");
+  await context.close();
 });

@@ -7,9 +7,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 /**
  * Opens a page playing `src`. `opts` are Swarmcast.attach options (omit them for
  * plain hls.js); `validate` names a validateSegment hook defined in player.js;
- * `beforeLoad` is a function run in the page before any of its scripts.
+ * `hlsConfig` overrides hls.js config; `record` hashes every fragment hls.js
+ * receives (see `recorded`); `beforeLoad` is a function run in the page before
+ * any of its scripts.
  */
-export async function openPlayer(browser, origin, { src, opts, validate, auth, beforeLoad } = {}) {
+export async function openPlayer(browser, origin, { src, opts, validate, auth, hlsConfig, record, beforeLoad } = {}) {
   const context = await newViewerContext(browser);
   const page = await context.newPage();
   if (beforeLoad) await page.addInitScript(beforeLoad);
@@ -20,6 +22,8 @@ export async function openPlayer(browser, origin, { src, opts, validate, auth, b
   if (opts) q.set("opts", JSON.stringify(opts));
   if (validate) q.set("validate", validate);
   if (auth) q.set("auth", auth);
+  if (hlsConfig) q.set("hls", JSON.stringify(hlsConfig));
+  if (record) q.set("record", "");
   await page.goto(`${origin}/test/player.html?${q}`);
   await page.waitForFunction(() => window.player && window.player.ready);
   await page.evaluate(() => window.player.ready);
@@ -32,6 +36,8 @@ export async function openPlayer(browser, origin, { src, opts, validate, auth, b
     snapshot: () => page.evaluate(() => window.player.snapshot()),
     /** Swarmcast events recorded so far, optionally of one type. */
     events: (type) => page.evaluate((t) => window.player.events.filter((e) => !t || e.type === t), type),
+    /** With `record`: the fragments hls.js received from index `from` on, hashed. */
+    recorded: (from = 0) => page.evaluate((f) => window.player.recorded(f), from),
     /** Waits until the video has played `seconds` past where it is now. */
     async waitForProgress(seconds, timeoutMs = 30_000) {
       const start = (await handle.snapshot()).currentTime;

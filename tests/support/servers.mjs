@@ -169,20 +169,31 @@ export async function startStack({ testcard = true, ...originOptions } = {}) {
   return { origin: o.value, tracker: t.value, stop };
 }
 
+/** A finished VOD (see `makeVod` for options) in a new temporary folder; `remove()` deletes it. */
+export async function makeTempVod(vodOptions) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmcast-vod-"));
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    await makeVod(dir, vodOptions);
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  return { dir, remove };
+}
+
 /**
  * A finished VOD (see `makeVod` for options) written to a temporary folder
  * and served by a stack without the live test card. `stop()` also removes
  * the folder; `dir` is where the VOD is.
  */
 export async function startVodStack(vodOptions, originOptions = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmcast-vod-"));
-  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  const { dir, remove } = await makeTempVod(vodOptions);
   try {
-    await makeVod(dir, vodOptions);
     const stack = await startStack({ ...originOptions, testcard: false, root: dir });
-    return { ...stack, dir, stop: () => stack.stop().finally(removeDir) };
+    return { ...stack, dir, stop: () => stack.stop().finally(remove) };
   } catch (e) {
-    removeDir();
+    remove();
     throw e;
   }
 }
