@@ -184,6 +184,15 @@ fn sent(out: &[Output], to: ConnId) -> Vec<Message> {
         .collect()
 }
 
+/// The prefetch of segment `sn` among `out`.
+fn prefetch_of(out: &[Output], sn: u64) -> Option<FetchId> {
+    let want = format!("http://o/{sn}.ts");
+    out.iter().find_map(|o| match o {
+        Output::HttpFetch { fetch, url, .. } if *url == want => Some(*fetch),
+        _ => None,
+    })
+}
+
 fn handed(out: &[Output]) -> Vec<RequestId> {
     out.iter()
         .filter_map(|o| match o {
@@ -444,6 +453,16 @@ fn upload_off_refuses_every_request() {
     assert_eq!(sent(&out, conn), vec![Message::Absent { req: 5 }]);
 }
 
+/// A config under which this node never seeds segments for the swarm
+/// itself, whatever the rendezvous election says: a test's prefetch then
+/// comes only from its own steps.
+fn not_a_seeder() -> Config {
+    Config {
+        seed_window_ms: 0,
+        ..Config::default()
+    }
+}
+
 /// A P2P download of segment 14 for request 1, position far enough back
 /// that it is not urgent; the peer sends `partial` bytes then goes silent.
 fn silent_peer(partial: usize) -> (Rig, ConnId, Vec<Output>) {
@@ -492,7 +511,7 @@ fn a_silent_peer_is_abandoned_and_hls_loads_the_whole_segment() {
 
 #[test]
 fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
-    let mut r = Rig::new(Config::default());
+    let mut r = Rig::new(not_a_seeder());
     // Playing 3 s before segment 14: a peer has it, then goes silent; by
     // then it is due within the HTTP window, so it is prefetched.
     r.input(Input::Playback {
@@ -505,9 +524,7 @@ fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
         .iter()
         .any(|m| matches!(m, Message::Request { segment: 14, .. })));
     let out = r.advance(1_600);
-    let [(fetch, None)] = fetches(&out)[..] else {
-        panic!("{out:?}")
-    };
+    let fetch = prefetch_of(&out, 14).unwrap_or_else(|| panic!("{out:?}"));
     let out = r.request(1, 14);
     assert!(handed(&out).is_empty(), "waits for the prefetch");
     let out = r.input(Input::HttpFailed { fetch });
@@ -516,7 +533,7 @@ fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
 
 #[test]
 fn a_prefetch_answers_the_request_that_waits_for_it() {
-    let mut r = Rig::new(Config::default());
+    let mut r = Rig::new(not_a_seeder());
     r.input(Input::Playback {
         position_ms: 25_000,
         playing: true,
@@ -524,7 +541,7 @@ fn a_prefetch_answers_the_request_that_waits_for_it() {
     let conn = r.connect(*b"-SC0100-remoteremote");
     r.peer_says(conn, have(vec![14]));
     let out = r.advance(1_600);
-    let fetch = fetches(&out)[0].0;
+    let fetch = prefetch_of(&out, 14).unwrap_or_else(|| panic!("{out:?}"));
     r.request(1, 14);
     let first_byte = r.now + 50;
     r.now += 100;
@@ -727,14 +744,14 @@ fn with_a_swarm_id_tokens_in_urls_do_not_split_the_swarm() {
 
 #[test]
 fn close_hands_pending_requests_to_hls_and_leaves_nothing_running() {
-    let mut r = Rig::new(Config::default());
+    let mut r = Rig::new(not_a_seeder());
     r.input(Input::Playback {
         position_ms: 25_000,
         playing: true,
     });
     let conn = r.connect(*b"-SC0100-remoteremote");
     r.peer_says(conn, have(vec![14]));
-    let fetch = fetches(&r.advance(1_600))[0].0;
+    let fetch = prefetch_of(&r.advance(1_600), 14).expect("prefetch of 14");
     r.request(1, 14);
     r.e.close(r.now);
     let out = r.drain();
