@@ -11,6 +11,8 @@ export function summarize({ engine, viewers }, { seconds }) {
   const sum = (f) => viewers.reduce((a, v) => a + f(v), 0);
   const httpBytes = sum((v) => v.final.httpBytes);
   const p2pBytes = sum((v) => v.final.p2pBytes);
+  const pinned = viewers.filter((v) => v.params?.levels && !isSwitching(v.params));
+  const switching = viewers.filter((v) => v.params && isSwitching(v.params));
   const p2pRatioOf = (vs) => ratio(vs.reduce((a, v) => a + v.final.p2pBytes, 0), vs.reduce((a, v) => a + v.final.p2pBytes + v.final.httpBytes, 0));
   const unique = new Map();
   for (const v of viewers) for (const [url, bytes] of Object.entries(v.segments)) unique.set(url, bytes);
@@ -38,10 +40,18 @@ export function summarize({ engine, viewers }, { seconds }) {
     fatalErrors: sum((v) => v.final.fatalErrors),
     pageErrors: sum((v) => v.errors.length),
     ratioOverTime: ratioOverTime(viewers, seconds),
-    // ABR scenario: the P2P ratio of the viewers pinned to a level and of those switching.
-    pinnedP2pRatio: p2pRatioOf(viewers.filter((v) => v.params?.levels && !isSwitching(v.params))),
-    switchingP2pRatio: p2pRatioOf(viewers.filter((v) => v.params && isSwitching(v.params))),
+    // ABR scenario: the viewers pinned to a level and those switching, apart.
+    pinnedP2pRatio: p2pRatioOf(pinned),
+    switchingP2pRatio: p2pRatioOf(switching),
+    pinnedWaitP95Ms: waitP95(pinned),
+    switchingWaitP95Ms: waitP95(switching),
   };
+}
+
+/** 95th percentile of how long hls.js waited for a fragment, over the viewers' fragments. */
+function waitP95(viewers) {
+  const waits = viewers.flatMap((v) => v.fragments.map((f) => f.waitMs)).sort((a, b) => a - b);
+  return waits.length ? waits[Math.floor(0.95 * (waits.length - 1))] : null;
 }
 
 /** P2P share of the bytes all viewers received in the WINDOW_S before each t. */
@@ -159,11 +169,11 @@ function abrTable(rows, { n, seconds, staggerS }) {
     `N = ${n} viewers joining ${staggerS} s apart, T = ${seconds} s per engine, VOD test card with ${RENDITIONS.length} renditions (${RENDITIONS.join(", ")}; 2 s segments, audio muxed in).`,
     `Levels per viewer (→: switching every ${SWITCH_EVERY_S} s with hls.currentLevel): ${describePlans(n)}.`,
     "",
-    "| engine | P2P ratio | pinned / switching viewers | origin amplification | stalls (count, total s) | startup median / max (ms) | fragments differing from origin / checked | hls.js errors (fatal) |",
-    "|---|---|---|---|---|---|---|---|",
+    "| engine | P2P ratio | P2P ratio pinned / switching viewers | origin amplification | stalls (count, total s) | startup median / max (ms) | fragment wait p95 (ms) pinned / switching | fragments differing from origin / checked | hls.js errors (fatal) |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
+        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.pinnedWaitP95Ms, 0)} / ${fmt(r.switchingWaitP95Ms, 0)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
     ),
   ];
 }

@@ -19,18 +19,23 @@ export async function runScenario({ engine, stack, src, n, seconds, staggerS, vi
   const t0 = Date.now();
   const elapsed = () => (Date.now() - t0) / 1000;
   try {
+    const joins = [];
     while (elapsed() < seconds) {
       if (viewers.length < n && elapsed() >= viewers.length * staggerS) {
         const params = viewerParams(viewers.length);
         const q = new URLSearchParams({ engine, src, tracker: stack.tracker.url, ...params });
-        viewers.push({ ...(await join(browser, `${stack.origin.url}/bench/index.html?${q}`, elapsed())), params });
+        const v = { joinedAt: elapsed(), params, samples: [], errors: [] };
+        viewers.push(v);
+        // Awaited only at the end (a failure surfaces there): on a loaded
+        // machine a page load would delay the next join and every sample.
+        const joined = join(browser, `${stack.origin.url}/bench/index.html?${q}`, v);
+        joined.catch(() => {});
+        joins.push(joined);
       }
-      for (const v of viewers) {
-        const s = await v.page.evaluate(() => window.swarmcast?.stats()).catch(() => null);
-        if (s) v.samples.push({ t: elapsed(), ...s, peers: s.peers.length });
-      }
+      await Promise.all(viewers.filter((v) => v.page).map((v) => sample(v, elapsed)));
       await sleep(SAMPLE_MS - ((Date.now() - t0) % SAMPLE_MS));
     }
+    await Promise.all(joins);
     for (const v of viewers) {
       Object.assign(
         v,
@@ -48,11 +53,15 @@ export async function runScenario({ engine, stack, src, n, seconds, staggerS, vi
   }
 }
 
-async function join(browser, url, joinedAt) {
+async function join(browser, url, v) {
   const context = await newViewerContext(browser);
   const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("pageerror", (e) => v.errors.push(e.message));
   await page.goto(url);
-  return { page, joinedAt, samples: [], errors };
+  v.page = page;
+}
+
+async function sample(v, elapsed) {
+  const s = await v.page.evaluate(() => window.swarmcast?.stats()).catch(() => null);
+  if (s) v.samples.push({ t: elapsed(), ...s, peers: s.peers.length });
 }
