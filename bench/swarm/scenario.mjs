@@ -19,23 +19,16 @@ export async function runScenario({ engine, stack, src, n, seconds, staggerS, vi
   const t0 = Date.now();
   const elapsed = () => (Date.now() - t0) / 1000;
   try {
-    const joins = [];
     while (elapsed() < seconds) {
       if (viewers.length < n && elapsed() >= viewers.length * staggerS) {
         const params = viewerParams(viewers.length);
         const q = new URLSearchParams({ engine, src, tracker: stack.tracker.url, ...params });
-        const v = { joinedAt: elapsed(), params, samples: [], errors: [] };
-        viewers.push(v);
-        // Awaited only at the end (a failure surfaces there): on a loaded
-        // machine a page load would delay the next join and every sample.
-        const joined = join(browser, `${stack.origin.url}/bench/index.html?${q}`, v);
-        joined.catch(() => {});
-        joins.push(joined);
+        viewers.push({ ...(await join(browser, `${stack.origin.url}/bench/index.html?${q}`, elapsed())), params });
       }
-      await Promise.all(viewers.filter((v) => v.page).map((v) => sample(v, elapsed)));
+      // All at once: one by one, a loaded machine stretches the 1 s period.
+      await Promise.all(viewers.map((v) => sample(v, elapsed)));
       await sleep(SAMPLE_MS - ((Date.now() - t0) % SAMPLE_MS));
     }
-    await Promise.all(joins);
     for (const v of viewers) {
       Object.assign(
         v,
@@ -53,12 +46,13 @@ export async function runScenario({ engine, stack, src, n, seconds, staggerS, vi
   }
 }
 
-async function join(browser, url, v) {
+async function join(browser, url, joinedAt) {
   const context = await newViewerContext(browser);
   const page = await context.newPage();
-  page.on("pageerror", (e) => v.errors.push(e.message));
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(url);
-  v.page = page;
+  return { page, joinedAt, samples: [], errors };
 }
 
 async function sample(v, elapsed) {
