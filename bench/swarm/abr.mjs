@@ -26,17 +26,17 @@ export function viewerParams(i) {
 
 export const isSwitching = (params) => params.levels?.includes(",") ?? false;
 
-/** The plans of viewers 1..n as text, e.g. "1: 0, 2: 1, 3: 0→2→1 …". */
+/** The plans of viewers 1..n as text, e.g. "1: 0, 2: 1, 3: 0→2→1→…". */
 export const describePlans = (n) =>
   Array.from({ length: n }, (_, i) => `${i + 1}: ${viewerParams(i).levels.replaceAll(",", "→")}${isSwitching(viewerParams(i)) ? "→…" : ""}`).join(", ");
 
 /**
- * A VOD long enough that no viewer reaches its end within `seconds` (hls.js
- * buffers 30 s ahead), in a folder of `outDir`; returns the folder. Encoding takes minutes on a loaded machine,
- * so it is kept and reused by later runs of the same length.
+ * A VOD long enough that no viewer reaches its end within `seconds`, in a
+ * folder of `outDir`; returns the folder. Encoding takes minutes on a loaded
+ * machine, so the folder is kept and reused by later runs of the same length.
  */
 export async function abrVod(outDir, seconds) {
-  const vodSeconds = seconds + 40;
+  const vodSeconds = seconds + BUFFER_S + 10;
   const dir = path.join(outDir, `abr-vod-${RENDITIONS.join("-")}-${vodSeconds}s`);
   if (await stat(path.join(dir, "master.m3u8")).catch(() => null)) return dir;
   // Written aside and renamed, so an interrupted encode is never reused.

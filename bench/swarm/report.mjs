@@ -43,6 +43,7 @@ export function summarize({ engine, viewers }, { seconds }) {
     // ABR scenario: the viewers pinned to a level and those switching, apart.
     pinnedP2pRatio: p2pRatioOf(pinned),
     switchingP2pRatio: p2pRatioOf(switching),
+    viewersWithoutPeers: viewers.filter((v) => v.samples.every((s) => s.peers === 0)).length,
     pinnedWaitP95Ms: waitP95(pinned),
     switchingWaitP95Ms: waitP95(switching),
   };
@@ -175,6 +176,11 @@ function abrTable(rows, { n, seconds, staggerS }) {
       (r) =>
         `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.pinnedWaitP95Ms, 0)} / ${fmt(r.switchingWaitP95Ms, 0)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
     ),
+    "",
+    `Viewers that never had a peer: ${rows
+      .filter((r) => r.engine !== "hls")
+      .map((r) => `${NAMES[r.engine]} ${r.viewersWithoutPeers} of ${r.viewers}`)
+      .join(", ")}.`,
   ];
 }
 
