@@ -43,6 +43,8 @@ export function summarize({ engine, viewers }, { seconds }) {
     // ABR scenario: the viewers pinned to a level and those switching, apart.
     pinnedP2pRatio: p2pRatioOf(pinned),
     switchingP2pRatio: p2pRatioOf(switching),
+    // ABR scenario: bytes hls.js received; above the bytes downloaded when a loader's cache answers refetches.
+    deliveredBytes: sum((v) => v.fragments.reduce((a, f) => a + f.bytes, 0)),
     viewersWithoutPeers: viewers.filter((v) => v.samples.every((s) => s.peers === 0)).length,
     pinnedWaitP95Ms: waitP95(pinned),
     switchingWaitP95Ms: waitP95(switching),
@@ -170,11 +172,11 @@ function abrTable(rows, { n, seconds, staggerS }) {
     `N = ${n} viewers joining ${staggerS} s apart, T = ${seconds} s per engine, VOD test card with ${RENDITIONS.length} renditions (${RENDITIONS.join(", ")}; 2 s segments, audio muxed in).`,
     `Levels per viewer (→: switching every ${SWITCH_EVERY_S} s with hls.currentLevel): ${describePlans(n)}.`,
     "",
-    "| engine | P2P ratio | P2P ratio pinned / switching viewers | origin amplification | stalls (count, total s) | startup median / max (ms) | fragment wait p95 (ms) pinned / switching | fragments differing from origin / checked | hls.js errors (fatal) |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| engine | P2P ratio | P2P ratio pinned / switching viewers | origin amplification | stalls (count, total s) | startup median / max (ms) | fragment wait p95 (ms) pinned / switching | MB to hls.js / downloaded | fragments differing from origin / checked | hls.js errors (fatal) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.pinnedWaitP95Ms, 0)} / ${fmt(r.switchingWaitP95Ms, 0)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
+        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.pinnedWaitP95Ms, 0)} / ${fmt(r.switchingWaitP95Ms, 0)} | ${mb(r.deliveredBytes)} / ${mb(r.httpBytes + r.p2pBytes)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
     ),
     "",
     `Viewers that never had a peer: ${rows
@@ -190,6 +192,7 @@ function x(a, b) {
   if (a === null || b === null || b === 0) return "–";
   return `${(a / b).toFixed(2)}x`;
 }
+const mb = (bytes) => (bytes / 1e6).toFixed(1);
 function fmt(v, digits) {
   return v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(digits);
 }
