@@ -10,13 +10,12 @@ const W = 800;
 const H = 400;
 const PAD = { left: 56, right: 20, top: 44, bottom: 44 };
 
-/** An SVG of each row's ratioOverTime, with the P2P-ratio target as a dashed line. */
-export function chartSvg(rows, { n, seconds }) {
+/** An SVG of each row's ratioOverTime, with the P2P-ratio target (report.mjs chartTarget) as a dashed line. */
+export function chartSvg(rows, { n, seconds, target }) {
   const pw = W - PAD.left - PAD.right;
   const ph = H - PAD.top - PAD.bottom;
   const x = (t) => PAD.left + (pw * t) / seconds;
   const y = (r) => PAD.top + ph * (1 - r);
-  const target = (0.9 * (n - 1)) / n;
   const parts = [];
   for (let r = 0; r <= 1.0001; r += 0.25) {
     parts.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(r)}" y2="${y(r)}" stroke="#e4e7ec"/>`);
@@ -25,10 +24,12 @@ export function chartSvg(rows, { n, seconds }) {
   for (let t = 0; t <= seconds; t += seconds > 60 ? 20 : 10) {
     parts.push(`<text x="${x(t)}" y="${H - PAD.bottom + 18}" text-anchor="middle">${t} s</text>`);
   }
-  parts.push(
-    `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(target)}" y2="${y(target)}" stroke="#999" stroke-dasharray="6 4"/>`,
-    `<text x="${W - PAD.right}" y="${y(target) - 6}" text-anchor="end" fill="#666">target ${Math.round(target * 100)} %</text>`,
-  );
+  if (target) {
+    parts.push(
+      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(target.ratio)}" y2="${y(target.ratio)}" stroke="#999" stroke-dasharray="6 4"/>`,
+      `<text x="${W - PAD.right}" y="${y(target.ratio) - 6}" text-anchor="end" fill="#666">${target.label} ${Math.round(target.ratio * 100)} %</text>`,
+    );
+  }
   rows.forEach((row, i) => {
     const pts = row.ratioOverTime.map((p) => `${x(p.t).toFixed(1)},${y(p.ratio).toFixed(1)}`).join(" ");
     const color = COLORS[row.engine];

@@ -1,6 +1,9 @@
 // Turns raw scenario data into the benchmark's figures: one summary row per
 // engine, swarmcast's ratios against the other rows, the issue's targets, and
-// the P2P ratio over time that the chart plots.
+// the P2P ratio over time that the chart plots. Two scenarios: `live` (the
+// live test card) and `abr` (a VOD, viewers on different levels, see abr.mjs).
+import { RENDITIONS, SWITCH_EVERY_S, describePlans, isSwitching } from "./abr.mjs";
+
 const WINDOW_S = 10; // the ratio-over-time curve uses bytes of the last 10 s
 
 /** Figures for one engine's run (see runScenario). */
@@ -8,6 +11,9 @@ export function summarize({ engine, viewers }, { seconds }) {
   const sum = (f) => viewers.reduce((a, v) => a + f(v), 0);
   const httpBytes = sum((v) => v.final.httpBytes);
   const p2pBytes = sum((v) => v.final.p2pBytes);
+  const pinned = viewers.filter((v) => v.params?.levels && !isSwitching(v.params));
+  const switching = viewers.filter((v) => v.params && isSwitching(v.params));
+  const p2pRatioOf = (vs) => ratio(vs.reduce((a, v) => a + v.final.p2pBytes, 0), vs.reduce((a, v) => a + v.final.p2pBytes + v.final.httpBytes, 0));
   const unique = new Map();
   for (const v of viewers) for (const [url, bytes] of Object.entries(v.segments)) unique.set(url, bytes);
   const uniqueSegmentBytes = [...unique.values()].reduce((a, b) => a + b, 0);
@@ -34,7 +40,21 @@ export function summarize({ engine, viewers }, { seconds }) {
     fatalErrors: sum((v) => v.final.fatalErrors),
     pageErrors: sum((v) => v.errors.length),
     ratioOverTime: ratioOverTime(viewers, seconds),
+    // ABR scenario: the viewers pinned to a level and those switching, apart.
+    pinnedP2pRatio: p2pRatioOf(pinned),
+    switchingP2pRatio: p2pRatioOf(switching),
+    // ABR scenario: bytes hls.js received; above the bytes downloaded when a loader's cache answers refetches.
+    deliveredBytes: sum((v) => v.fragments.reduce((a, f) => a + f.bytes, 0)),
+    viewersWithoutPeers: viewers.filter((v) => v.samples.every((s) => s.peers === 0)).length,
+    pinnedWaitP95Ms: waitP95(pinned),
+    switchingWaitP95Ms: waitP95(switching),
   };
+}
+
+/** 95th percentile of how long hls.js waited for a fragment, over the viewers' fragments. */
+function waitP95(viewers) {
+  const waits = viewers.flatMap((v) => v.fragments.map((f) => f.waitMs)).sort((a, b) => a - b);
+  return waits.length ? waits[Math.floor(0.95 * (waits.length - 1))] : null;
 }
 
 /** P2P share of the bytes all viewers received in the WINDOW_S before each t. */
@@ -50,8 +70,36 @@ function ratioOverTime(viewers, seconds) {
   return points;
 }
 
-/** The issue's targets for swarmcast, each { name, ok, detail }; [] without the rows needed. */
-export function targets(rows, n) {
+/** The targets for swarmcast in `scenario`, each { name, ok, detail }; [] without the rows needed. */
+export function targets(rows, { scenario, n }) {
+  return scenario === "abr" ? abrTargets(rows) : liveTargets(rows, n);
+}
+
+/** The P2P-ratio target the chart draws, or null. */
+export function chartTarget(rows, { scenario, n }) {
+  if (scenario !== "abr") return { ratio: (0.9 * (n - 1)) / n, label: "target" };
+  const p2pml = rows.find((r) => r.engine === "p2pml");
+  return p2pml?.p2pRatio == null ? null : { ratio: p2pml.p2pRatio + 0.1, label: "target: P2P Media Loader +10 points" };
+}
+
+function abrTargets(rows) {
+  const by = Object.fromEntries(rows.map((r) => [r.engine, r]));
+  const sc = by.swarmcast;
+  if (!sc) return [];
+  const out = [];
+  if (by.p2pml) {
+    const want = by.p2pml.p2pRatio + 0.1;
+    out.push({ name: `P2P ratio >= P2P Media Loader's + 10 points = ${fmt(want, 3)}`, ok: sc.p2pRatio >= want, detail: fmt(sc.p2pRatio, 3) });
+  }
+  out.push({
+    name: "no fragment differs from the origin's bytes",
+    ok: sc.fragmentsChecked > 0 && sc.fragmentsDiffering === 0,
+    detail: `${sc.fragmentsDiffering} of ${sc.fragmentsChecked} (plain hls.js, the harness check: ${by.hls ? `${by.hls.fragmentsDiffering} of ${by.hls.fragmentsChecked}` : "not run"})`,
+  });
+  return out;
+}
+
+function liveTargets(rows, n) {
   const by = Object.fromEntries(rows.map((r) => [r.engine, r]));
   const sc = by.swarmcast;
   if (!sc) return [];
@@ -81,8 +129,33 @@ export function targets(rows, n) {
 const NAMES = { hls: "plain hls.js", p2pml: "P2P Media Loader 2.3.1", swarmcast: "swarmcast" };
 
 /** The report as Markdown: the results table, swarmcast's ratios, the targets. */
-export function markdown(rows, { n, seconds, staggerS }) {
-  const lines = [
+export function markdown(rows, opts) {
+  const lines = opts.scenario === "abr" ? abrTable(rows, opts) : liveTable(rows, opts);
+  const sc = rows.find((r) => r.engine === "swarmcast");
+  const others = rows.filter((r) => r.engine !== "swarmcast");
+  if (sc && others.length) {
+    const live = opts.scenario !== "abr";
+    lines.push(
+      "",
+      "swarmcast ÷ each other engine (P2P ratio higher is better; the rest lower is better):",
+      "",
+      `| swarmcast ÷ | P2P ratio | origin amplification | stalls | startup |${live ? " latency |" : ""}`,
+      `|---|---|---|---|---|${live ? "---|" : ""}`,
+      ...others.map(
+        (o) =>
+          `| ${NAMES[o.engine]} | ${x(sc.p2pRatio, o.p2pRatio)} | ${x(sc.amplification, o.amplification)} | ${x(sc.stalls, o.stalls)} | ${x(sc.startupMs, o.startupMs)} |${live ? ` ${x(sc.latencyS, o.latencyS)} |` : ""}`,
+      ),
+    );
+  }
+  const checks = targets(rows, opts);
+  if (checks.length) {
+    lines.push("", "Targets for swarmcast:", "", ...checks.map((c) => `- ${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.detail}`));
+  }
+  return lines.join("\n") + "\n";
+}
+
+function liveTable(rows, { n, seconds, staggerS }) {
+  return [
     `N = ${n} viewers joining ${staggerS} s apart, T = ${seconds} s per engine, live test card (2 s segments).`,
     "",
     "| engine | P2P ratio | origin amplification | stalls (count, total s) | startup median / max (ms) | latency behind live (s) / segments behind edge | hls.js errors (fatal) |",
@@ -92,26 +165,25 @@ export function markdown(rows, { n, seconds, staggerS }) {
         `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.latencyS, 1)} / ${fmt(r.segmentsBehind, 2)} | ${r.hlsErrors} (${r.fatalErrors}) |`,
     ),
   ];
-  const sc = rows.find((r) => r.engine === "swarmcast");
-  const others = rows.filter((r) => r.engine !== "swarmcast");
-  if (sc && others.length) {
-    lines.push(
-      "",
-      "swarmcast ÷ each other engine (P2P ratio higher is better; the rest lower is better):",
-      "",
-      "| swarmcast ÷ | P2P ratio | origin amplification | stalls | startup | latency |",
-      "|---|---|---|---|---|---|",
-      ...others.map(
-        (o) =>
-          `| ${NAMES[o.engine]} | ${x(sc.p2pRatio, o.p2pRatio)} | ${x(sc.amplification, o.amplification)} | ${x(sc.stalls, o.stalls)} | ${x(sc.startupMs, o.startupMs)} | ${x(sc.latencyS, o.latencyS)} |`,
-      ),
-    );
-  }
-  const checks = targets(rows, n);
-  if (checks.length) {
-    lines.push("", "Targets for swarmcast:", "", ...checks.map((c) => `- ${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.detail}`));
-  }
-  return lines.join("\n") + "\n";
+}
+
+function abrTable(rows, { n, seconds, staggerS }) {
+  return [
+    `N = ${n} viewers joining ${staggerS} s apart, T = ${seconds} s per engine, VOD test card with ${RENDITIONS.length} renditions (${RENDITIONS.join(", ")}; 2 s segments, audio muxed in).`,
+    `Levels per viewer (→: switching every ${SWITCH_EVERY_S} s with hls.currentLevel): ${describePlans(n)}.`,
+    "",
+    "| engine | P2P ratio | P2P ratio pinned / switching viewers | origin amplification | stalls (count, total s) | startup median / max (ms) | fragment wait p95 (ms) pinned / switching | MB to hls.js / downloaded | fragments differing from origin / checked | hls.js errors (fatal) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.pinnedWaitP95Ms, 0)} / ${fmt(r.switchingWaitP95Ms, 0)} | ${mb(r.deliveredBytes)} / ${mb(r.httpBytes + r.p2pBytes)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
+    ),
+    "",
+    `Viewers that never had a peer: ${rows
+      .filter((r) => r.engine !== "hls")
+      .map((r) => `${NAMES[r.engine]} ${r.viewersWithoutPeers} of ${r.viewers}`)
+      .join(", ")}.`,
+  ];
 }
 
 export const engineName = (engine) => NAMES[engine];
@@ -120,6 +192,7 @@ function x(a, b) {
   if (a === null || b === null || b === 0) return "–";
   return `${(a / b).toFixed(2)}x`;
 }
+const mb = (bytes) => (bytes / 1e6).toFixed(1);
 function fmt(v, digits) {
   return v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(digits);
 }
