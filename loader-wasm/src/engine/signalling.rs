@@ -21,6 +21,10 @@ use super::{
 
 /// How long an announce waits for its offers' ICE gathering.
 const OFFER_WAIT_MS: Millis = 2_000;
+/// An announce that went out short of offers (ICE gathering was slow, e.g.
+/// on a busy machine) is repeated this soon rather than after the tracker's
+/// interval, so a viewer is never left without peers for minutes.
+const SHORT_ANNOUNCE_RETRY_MS: Millis = 5_000;
 
 enum Link {
     Down { retry_at: Millis },
@@ -37,6 +41,8 @@ struct Tracker {
     last_announce: Millis,
     /// `event: started` goes once per swarm per socket.
     started: bool,
+    /// The last announce carried fewer offers than wanted.
+    short: bool,
     /// An announce is waiting for offers since this time.
     gathering_since: Option<Millis>,
 }
@@ -78,6 +84,17 @@ fn description(kind: &str, sdp: String) -> SessionDescription {
     }
 }
 
+impl Tracker {
+    /// Time from one announce to the next.
+    fn cadence(&self) -> Millis {
+        if self.short {
+            SHORT_ANNOUNCE_RETRY_MS.min(self.interval)
+        } else {
+            self.interval
+        }
+    }
+}
+
 impl Signalling {
     pub fn new(cfg: &Config) -> Signalling {
         Signalling {
@@ -92,6 +109,7 @@ impl Signalling {
                     next_announce: 0,
                     last_announce: 0,
                     started: false,
+                    short: false,
                     gathering_since: None,
                 })
                 .collect(),
@@ -179,7 +197,7 @@ impl Signalling {
             ServerMessage::Announce(a) if ours(&a.info_hash) => {
                 if let Some(t) = self.trackers.get_mut(tracker.0 as usize) {
                     t.interval = Millis::from(a.interval.clamp(5, 3_600)) * 1_000;
-                    t.next_announce = t.last_announce + t.interval;
+                    t.next_announce = t.last_announce + t.cadence();
                 }
             }
             ServerMessage::Offer(o) if ours(&o.info_hash) && &o.peer_id.0 != me => {
@@ -381,6 +399,7 @@ impl Signalling {
                 }
             }
             let t = &mut self.trackers[i];
+            t.short = offers.len() < want;
             let msg = ClientMessage::Announce(AnnounceRequest {
                 info_hash: Id20(swarm),
                 peer_id: Id20(*me),
@@ -396,7 +415,7 @@ impl Signalling {
             t.started = true;
             t.gathering_since = None;
             t.last_announce = now;
-            t.next_announce = now + t.interval;
+            t.next_announce = now + t.cadence();
             out.push_back(Output::TrackerSend {
                 tracker,
                 message: Box::new(msg),
@@ -600,6 +619,29 @@ mod tests {
         assert!(sends.iter().all(|(_, event)| event.is_none()));
         let gap = sends[sends.len() - 1].0 - sends[sends.len() - 2].0;
         assert!((10_000..10_300).contains(&gap), "gap {gap}");
+    }
+
+    #[test]
+    fn an_announce_short_of_offers_is_repeated_soon() {
+        let mut r = Rig::new();
+        r.s.connected(TrackerId(0), &r.cfg, 0);
+        r.tick(0, 0); // offers created, but ICE gathering never finishes in time
+        let mut sends = Vec::new();
+        for t in (100..30_000).step_by(100) {
+            sends.extend(
+                r.tick(t, 0)
+                    .iter()
+                    .filter_map(sent_announce)
+                    .map(|(_, a)| (t, a.offers.len())),
+            );
+        }
+        assert!(sends.len() >= 2, "{sends:?}");
+        assert_eq!(sends[0].1, 0, "the first announce went out without offers");
+        let gap = sends[1].0 - sends[0].0;
+        assert!(
+            gap <= SHORT_ANNOUNCE_RETRY_MS + OFFER_WAIT_MS + 100,
+            "gap {gap}"
+        );
     }
 
     #[test]
