@@ -22,8 +22,8 @@ use super::{
 /// How long an announce waits for its offers' ICE gathering.
 const OFFER_WAIT_MS: Millis = 2_000;
 /// An announce that went out short of offers (ICE gathering was slow, e.g.
-/// on a busy machine) is repeated this soon rather than after the tracker's
-/// interval, so a viewer is never left without peers for minutes.
+/// on a busy machine) while we had no peer is repeated this soon rather than
+/// after the tracker's interval, so a viewer is never left alone for minutes.
 const SHORT_ANNOUNCE_RETRY_MS: Millis = 5_000;
 
 enum Link {
@@ -41,7 +41,7 @@ struct Tracker {
     last_announce: Millis,
     /// `event: started` goes once per swarm per socket.
     started: bool,
-    /// The last announce carried fewer offers than wanted.
+    /// The last announce carried fewer offers than wanted, and we had no peer.
     short: bool,
     /// An announce is waiting for offers since this time.
     gathering_since: Option<Millis>,
@@ -399,7 +399,9 @@ impl Signalling {
                 }
             }
             let t = &mut self.trackers[i];
-            t.short = offers.len() < want;
+            // Only a viewer left with no peer at all retries soon: offers cost
+            // CPU, and a viewer with peers has the swarm already.
+            t.short = peers == 0 && offers.len() < want;
             let msg = ClientMessage::Announce(AnnounceRequest {
                 info_hash: Id20(swarm),
                 peer_id: Id20(*me),
