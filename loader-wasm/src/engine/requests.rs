@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use super::{
-    identity, store::Took, stream::SegmentKey, ByteRange, Engine, Event, Millis, Output, RequestId,
+    identity, store::Took, stream::SegmentKey, ByteRange, Engine, Millis, Output, RequestId,
     Source, Timing,
 };
 
@@ -120,13 +120,7 @@ impl Engine {
         let Some(r) = self.requests.remove(&req) else {
             return;
         };
-        let n = data.len() as u64;
-        self.stats.http_down += n;
-        self.stats.segments_http += 1;
-        self.out.push_back(Output::Event(Event::BytesDown {
-            source: Source::Http,
-            bytes: n,
-        }));
+        self.count_http(data.len());
         let Some(t) = r.target else { return };
         if self.store.contains(t.key, t.fingerprint) {
             return;

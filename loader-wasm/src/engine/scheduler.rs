@@ -107,18 +107,16 @@ impl Engine {
     pub(super) fn schedule(&mut self) {
         let Some(content) = &self.content else { return };
         // Requests first: one may be for a stream hls.js just switched away from.
+        // A request of a played stream comes up again below; that second visit
+        // finds its transfer started or decides the same (deduplicating cost
+        // more wasm than the few repeated checks).
         let mut keys = self.waiting_keys();
         for s in content.playing() {
             keys.extend(s.sns().map(|sn| SegmentKey { stream: s.id, sn }));
         }
         let any_peer = self.peers.values().any(|p| p.ready());
         for key in keys {
-            let Some(fingerprint) = self
-                .content
-                .as_ref()
-                .and_then(|c| c.segment(key))
-                .map(|s| s.fingerprint)
-            else {
+            let Some(fingerprint) = self.content.as_ref().and_then(|c| c.fingerprint(key)) else {
                 continue;
             };
             if self.store.contains(key, fingerprint)

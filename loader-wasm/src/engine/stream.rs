@@ -231,6 +231,11 @@ impl Content {
         self.streams.get(&key.stream)?.segment(key.sn)
     }
 
+    /// The fingerprint our playlist gives segment `key`.
+    pub fn fingerprint(&self, key: SegmentKey) -> Option<u64> {
+        self.segment(key).map(|s| s.fingerprint)
+    }
+
     /// The streams being played: those whose segments are fetched ahead.
     pub fn playing(&self) -> impl Iterator<Item = &Stream> + '_ {
         self.playing

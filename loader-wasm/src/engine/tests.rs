@@ -509,11 +509,11 @@ fn a_silent_peer_is_abandoned_and_hls_loads_the_whole_segment() {
     assert_eq!(delivered(&out)[0].1, body(14));
 }
 
-#[test]
-fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
+/// Playing 3 s before segment 14: a peer has it, so it is asked for it, then
+/// goes silent; by then segment 14 is due within the HTTP window, so it is
+/// prefetched over HTTP. Returns the rig, the peer and that prefetch.
+fn prefetching_14() -> (Rig, ConnId, FetchId) {
     let mut r = Rig::new(not_a_seeder());
-    // Playing 3 s before segment 14: a peer has it, then goes silent; by
-    // then it is due within the HTTP window, so it is prefetched.
     r.input(Input::Playback {
         position_ms: 25_000,
         playing: true,
@@ -525,6 +525,12 @@ fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
         .any(|m| matches!(m, Message::Request { segment: 14, .. })));
     let out = r.advance(1_600);
     let fetch = prefetch_of(&out, 14).unwrap_or_else(|| panic!("{out:?}"));
+    (r, conn, fetch)
+}
+
+#[test]
+fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
+    let (mut r, _, fetch) = prefetching_14();
     let out = r.request(1, 14);
     assert!(handed(&out).is_empty(), "waits for the prefetch");
     let out = r.input(Input::HttpFailed { fetch });
@@ -533,15 +539,7 @@ fn a_failed_prefetch_hands_the_waiting_request_to_hls() {
 
 #[test]
 fn a_prefetch_answers_the_request_that_waits_for_it() {
-    let mut r = Rig::new(not_a_seeder());
-    r.input(Input::Playback {
-        position_ms: 25_000,
-        playing: true,
-    });
-    let conn = r.connect(*b"-SC0100-remoteremote");
-    r.peer_says(conn, have(vec![14]));
-    let out = r.advance(1_600);
-    let fetch = prefetch_of(&out, 14).unwrap_or_else(|| panic!("{out:?}"));
+    let (mut r, _, fetch) = prefetching_14();
     r.request(1, 14);
     let first_byte = r.now + 50;
     r.now += 100;
@@ -744,14 +742,7 @@ fn with_a_swarm_id_tokens_in_urls_do_not_split_the_swarm() {
 
 #[test]
 fn close_hands_pending_requests_to_hls_and_leaves_nothing_running() {
-    let mut r = Rig::new(not_a_seeder());
-    r.input(Input::Playback {
-        position_ms: 25_000,
-        playing: true,
-    });
-    let conn = r.connect(*b"-SC0100-remoteremote");
-    r.peer_says(conn, have(vec![14]));
-    let fetch = prefetch_of(&r.advance(1_600), 14).expect("prefetch of 14");
+    let (mut r, conn, fetch) = prefetching_14();
     r.request(1, 14);
     r.e.close(r.now);
     let out = r.drain();

@@ -87,12 +87,7 @@ impl Engine {
     }
 
     pub(super) fn start_p2p(&mut self, key: SegmentKey, conn: ConnId) {
-        let Some(fingerprint) = self
-            .content
-            .as_ref()
-            .and_then(|c| c.segment(key))
-            .map(|s| s.fingerprint)
-        else {
+        let Some(fingerprint) = self.content.as_ref().and_then(|c| c.fingerprint(key)) else {
             return;
         };
         let Some(peer) = self.peers.get_mut(&conn) else {
@@ -172,13 +167,7 @@ impl Engine {
         let Some(d) = self.downloads.remove(&key) else {
             return;
         };
-        let n = data.len() as u64;
-        self.stats.http_down += n;
-        self.stats.segments_http += 1;
-        self.out.push_back(Output::Event(Event::BytesDown {
-            source: Source::Http,
-            bytes: n,
-        }));
+        self.count_http(data.len());
         let took = Took {
             first_byte_ms: first_byte.clamp(d.started, self.now) - d.started,
             total_ms: self.now - d.started,
@@ -188,6 +177,17 @@ impl Engine {
             fingerprint: d.fingerprint,
         };
         self.keep(target, Rc::from(data), Source::Http, took);
+    }
+
+    /// Counts one segment of `len` bytes that came over HTTP.
+    pub(super) fn count_http(&mut self, len: usize) {
+        let bytes = len as u64;
+        self.stats.http_down += bytes;
+        self.stats.segments_http += 1;
+        self.out.push_back(Output::Event(Event::BytesDown {
+            source: Source::Http,
+            bytes,
+        }));
     }
 
     pub(super) fn on_http_failed(&mut self, fetch: FetchId) {
