@@ -190,7 +190,7 @@ export class Swarmcast extends EventTarget {
     // Init segments ("initSegment") stay on HTTP, and so does any fragment
     // of a stream whose playlist the engine has not seen.
     const stream = this.#names.get(`${frag?.type}:${frag?.level}`);
-    if (!this.#node || typeof frag.sn !== "number" || stream === undefined) return false;
+    if (!this.#node || typeof frag?.sn !== "number" || stream === undefined) return false;
     const digest = this.#integrity === "off" ? undefined : publishedDigest(frag);
     // integrity "required": a segment without a published digest never comes from a peer.
     if (this.#integrity === "required" && !digest) return false;
