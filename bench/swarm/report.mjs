@@ -45,6 +45,9 @@ export function summarize({ engine, viewers }, { seconds }) {
     switchingP2pRatio: p2pRatioOf(switching),
     // ABR scenario: bytes hls.js received; above the bytes downloaded when a loader's cache answers refetches.
     deliveredBytes: sum((v) => v.fragments.reduce((a, f) => a + f.bytes, 0)),
+    // ABR scenario: the best P2P ratio a loader could reach with what it
+    // downloaded, since each distinct segment must come from the origin once.
+    p2pCeiling: ratio(httpBytes + p2pBytes - uniqueSegmentBytes, httpBytes + p2pBytes),
     viewersWithoutPeers: viewers.filter((v) => v.samples.every((s) => s.peers === 0)).length,
     pinnedWaitP95Ms: waitP95(pinned),
     switchingWaitP95Ms: waitP95(switching),
@@ -172,12 +175,14 @@ function abrTable(rows, { n, seconds, staggerS }) {
     `N = ${n} viewers joining ${staggerS} s apart, T = ${seconds} s per engine, VOD test card with ${RENDITIONS.length} renditions (${RENDITIONS.join(", ")}; 2 s segments, audio muxed in).`,
     `Levels per viewer (→: switching every ${SWITCH_EVERY_S} s with hls.currentLevel): ${describePlans(n)}.`,
     "",
-    "| engine | P2P ratio | P2P ratio pinned / switching viewers | origin amplification | stalls (count, total s) | startup median / max (ms) | fragment wait p95 (ms) pinned / switching | MB to hls.js / downloaded | fragments differing from origin / checked | hls.js errors (fatal) |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| engine | P2P ratio | P2P ceiling | P2P ratio pinned / switching viewers | origin offload | origin amplification | stalls (count, total s) | startup median / max (ms) | fragment wait p95 (ms) pinned / switching | MB to hls.js / downloaded | fragments differing from origin / checked | hls.js errors (fatal) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.pinnedWaitP95Ms, 0)} / ${fmt(r.switchingWaitP95Ms, 0)} | ${mb(r.deliveredBytes)} / ${mb(r.httpBytes + r.p2pBytes)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
+        `| ${NAMES[r.engine]} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.p2pCeiling, 3)} | ${fmt(r.pinnedP2pRatio, 3)} / ${fmt(r.switchingP2pRatio, 3)} | ${fmt(offload(r), 3)} | ${fmt(r.amplification, 2)} | ${r.stalls}, ${r.stallS.toFixed(1)} | ${fmt(r.startupMs, 0)} / ${fmt(r.startupMaxMs, 0)} | ${fmt(r.pinnedWaitP95Ms, 0)} / ${fmt(r.switchingWaitP95Ms, 0)} | ${mb(r.deliveredBytes)} / ${mb(r.httpBytes + r.p2pBytes)} | ${r.fragmentsDiffering} / ${r.fragmentsChecked} | ${r.hlsErrors} (${r.fatalErrors}) |`,
     ),
+    "",
+    "P2P ceiling: 1 − distinct segment bytes ÷ bytes downloaded, the ratio if every distinct segment came from the origin exactly once. Origin offload: 1 − origin bytes ÷ bytes hls.js received (a loader's cache answering hls.js's refetches after a switch counts here, not in the P2P ratio).",
     "",
     `Viewers that never had a peer: ${rows
       .filter((r) => r.engine !== "hls")
@@ -187,6 +192,9 @@ function abrTable(rows, { n, seconds, staggerS }) {
 }
 
 export const engineName = (engine) => NAMES[engine];
+
+/** Share of the bytes hls.js received that the origin did not serve. */
+const offload = (r) => (r.deliveredBytes > 0 ? 1 - r.httpBytes / r.deliveredBytes : null);
 
 function x(a, b) {
   if (a === null || b === null || b === 0) return "–";
