@@ -5,7 +5,9 @@
 //! order, play at real time, may switch levels, and load over HTTP what the
 //! engine hands back to them. Every segment a player receives is checked
 //! against the origin's bytes for its level. Time advances in 10 ms steps; no
-//! threads, no sockets.
+//! threads, no sockets. For scale runs (`benches/swarm_scale.rs`) it also
+//! models slow uplinks, pairs that cannot connect (NAT), per-pair latency and
+//! churn.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +23,8 @@ use swarmcast_protocol::tracker::{
 pub const SEG_MS: u64 = 2_000;
 const STEP_MS: u64 = 10;
 const LINK_LATENCY_MS: u64 = 25;
+/// How long a connection between a blocked pair tries before failing (ICE).
+const ICE_TIMEOUT_MS: u64 = 5_000;
 const HTTP_RTT_MS: u64 = 60;
 const SIGNAL_MS: u64 = 40;
 const LIST_SIZE: u64 = 6;
@@ -62,6 +66,18 @@ pub struct SimConfig {
     /// Node joins are spread over this many ms.
     pub join_spread_ms: u64,
     pub seed: u64,
+    /// Share of nodes (0..=1) whose uplink is `slow_uplink` instead of `uplink`.
+    pub slow_share: f64,
+    pub slow_uplink: u64,
+    /// Share of node pairs that can never connect (both behind strict NATs).
+    pub blocked_pairs: f64,
+    /// Extra one-way latency per pair, up to this many ms (0: every link
+    /// has `LINK_LATENCY_MS`).
+    pub latency_spread_ms: u64,
+    /// Churn: every this many ms one viewer leaves and a new one joins, while
+    /// spare nodes last (nodes beyond `viewers` start as spares).
+    pub churn_every_ms: Option<u64>,
+    pub viewers: Option<usize>,
 }
 
 impl SimConfig {
@@ -81,6 +97,12 @@ impl SimConfig {
             origin_speed: 1_000,
             join_spread_ms: 3_000,
             seed: 1,
+            slow_share: 0.0,
+            slow_uplink: 1_000,
+            blocked_pairs: 0.0,
+            latency_spread_ms: 0,
+            churn_every_ms: None,
+            viewers: None,
         }
     }
 }
@@ -115,6 +137,8 @@ struct Node {
     joined: bool,
     join_at: u64,
     player: Player,
+    /// Bytes per ms this node can upload.
+    uplink: u64,
     uplink_free: u64,
     /// conn -> (remote node, remote conn), once both ends exist.
     links: BTreeMap<ConnId, (usize, ConnId)>,
@@ -146,6 +170,15 @@ pub struct Sim {
     /// (node, fetch) still in flight: aborted ones are removed.
     fetches: BTreeMap<(usize, u32), ()>,
     pub origin_bytes: u64,
+    /// Origin bytes hls.js's loader fetched (requests the engine handed back).
+    pub handed_bytes: u64,
+    /// Announces and relayed offers/answers the tracker handled.
+    pub tracker_messages: u64,
+    /// Engine inputs handled, over all nodes.
+    pub inputs: u64,
+    /// Segments the origin served, by (level, sn): the distinct ones.
+    pub served: BTreeMap<(u64, u64), u64>,
+    next_churn: u64,
     rng: u64,
 }
 
@@ -160,13 +193,29 @@ impl Sim {
             swarms: BTreeMap::new(),
             fetches: BTreeMap::new(),
             origin_bytes: 0,
+            handed_bytes: 0,
+            tracker_messages: 0,
+            inputs: 0,
+            served: BTreeMap::new(),
+            next_churn: 0,
             rng: cfg.seed,
             cfg,
         };
+        let viewers = sim.cfg.viewers.unwrap_or(sim.cfg.nodes);
         for i in 0..sim.cfg.nodes {
             let phase = sim.rand() % SEG_MS;
-            // Viewers arrive once the live playlist is full.
-            let join_at = sim.t0 + LIST_SIZE * SEG_MS + sim.rand() % sim.cfg.join_spread_ms.max(1);
+            // Viewers arrive once the live playlist is full; spares wait for churn.
+            let join_at = if i < viewers {
+                sim.t0 + LIST_SIZE * SEG_MS + sim.rand() % sim.cfg.join_spread_ms.max(1)
+            } else {
+                u64::MAX
+            };
+            let slow = (sim.rand() % 1000) as f64 / 1000.0 < sim.cfg.slow_share;
+            let uplink = if slow {
+                sim.cfg.slow_uplink
+            } else {
+                sim.cfg.uplink
+            };
             let engine = Engine::new(sim.cfg.engine.clone(), sim.cfg.seed * 1000 + i as u64, 0);
             sim.nodes.push(Node {
                 engine,
@@ -183,6 +232,7 @@ impl Sim {
                     phase,
                     next_req: 1,
                 },
+                uplink,
                 uplink_free: 0,
                 links: BTreeMap::new(),
                 timer: None,
@@ -192,7 +242,79 @@ impl Sim {
                 after_switch: (0, 0),
             });
         }
+        sim.next_churn = sim.t0 + LIST_SIZE * SEG_MS + sim.cfg.join_spread_ms;
         sim
+    }
+
+    /// A stable pseudo-random value in 0..1000 for the unordered pair (i, j).
+    fn pair_hash(&self, i: usize, j: usize, salt: u64) -> u64 {
+        let (a, b) = (i.min(j) as u64, i.max(j) as u64);
+        let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_add(salt ^ self.cfg.seed);
+        x ^= x >> 31;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        (x ^ (x >> 29)) % 1000
+    }
+
+    fn blocked(&self, i: usize, j: usize) -> bool {
+        (self.pair_hash(i, j, 1) as f64) < self.cfg.blocked_pairs * 1000.0
+    }
+
+    /// One-way latency between nodes `i` and `j`.
+    fn latency(&self, i: usize, j: usize) -> u64 {
+        LINK_LATENCY_MS + self.pair_hash(i, j, 2) * self.cfg.latency_spread_ms / 1000
+    }
+
+    /// Every node ever created: viewers, leavers and spares.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Deadline misses of every node, including those that left.
+    pub fn miss_count(&self) -> usize {
+        self.nodes.iter().map(|n| n.misses.len()).sum()
+    }
+
+    /// Nodes that have joined and not left.
+    pub fn watching(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.nodes.len()).filter(|&i| self.nodes[i].alive && self.nodes[i].joined)
+    }
+
+    /// Media time node `i` plays now, once it started.
+    pub fn position(&self, i: usize) -> Option<u64> {
+        let (pos, t) = self.nodes[i].player.play?;
+        Some(pos + (self.now - t))
+    }
+
+    /// How far node `i` plays behind the newest segment's end, in ms.
+    pub fn behind_live(&self, i: usize) -> Option<u64> {
+        let edge = (self.newest_sn()? + 1) * SEG_MS;
+        Some(edge.saturating_sub(self.position(i)?))
+    }
+
+    /// Bytes of the distinct segments the origin served.
+    pub fn distinct_bytes(&self) -> u64 {
+        self.served.values().sum()
+    }
+
+    /// One churn event: a random watching node leaves, a spare joins now.
+    fn churn(&mut self) {
+        let Some(every) = self.cfg.churn_every_ms else {
+            return;
+        };
+        if self.now < self.next_churn {
+            return;
+        }
+        self.next_churn = self.now + every;
+        let Some(spare) = (0..self.nodes.len()).find(|&i| self.nodes[i].join_at == u64::MAX) else {
+            return;
+        };
+        let watching: Vec<usize> = self.watching().collect();
+        if watching.is_empty() {
+            return;
+        }
+        let leaving = watching[self.rand() as usize % watching.len()];
+        self.leave(leaving);
+        self.nodes[spare].join_at = self.now;
     }
 
     fn rand(&mut self) -> u64 {
@@ -252,7 +374,7 @@ impl Sim {
         let links: Vec<_> = self.nodes[i].links.values().copied().collect();
         for (j, cj) in links {
             self.at(
-                self.now + LINK_LATENCY_MS,
+                self.now + self.latency(i, j),
                 Ev::Input(j, Input::ChannelClosed { conn: cj }),
             );
         }
@@ -323,8 +445,7 @@ impl Sim {
 
     /// Origin content of a URL + range.
     fn origin(&self, url: &str, range: Option<ByteRange>) -> Vec<u8> {
-        let level_at = url.find("/L").expect("level in URL") + 2;
-        let level = url[level_at..level_at + 1].parse().unwrap();
+        let level = level_of(url);
         if url.ends_with("all.ts") {
             // Ranges in this simulation always cover whole segments.
             let r = range.expect("VOD file is fetched by range");
@@ -361,6 +482,7 @@ impl Sim {
 
     fn step(&mut self) {
         let now = self.now;
+        self.churn();
         // Joins, playlist refreshes and playback reports.
         for i in 0..self.nodes.len() {
             if !self.nodes[i].alive {
@@ -480,6 +602,7 @@ impl Sim {
     }
 
     fn input(&mut self, i: usize, input: Input) {
+        self.inputs += 1;
         self.nodes[i].engine.handle_input(self.now, input);
         while let Some(out) = self.nodes[i].engine.poll_output() {
             self.output(i, out);
@@ -528,15 +651,24 @@ impl Sim {
                     self.at(now + 50, Ev::Input(i, Input::ConnectionFailed { conn }));
                     return;
                 }
+                if self.blocked(i, j) {
+                    // Both ends try until ICE gives up.
+                    self.nodes[j].links.remove(&cj);
+                    let t = now + ICE_TIMEOUT_MS;
+                    self.at(t, Ev::Input(i, Input::ConnectionFailed { conn }));
+                    self.at(t, Ev::Input(j, Input::ConnectionFailed { conn: cj }));
+                    return;
+                }
                 self.nodes[i].links.insert(conn, (j, cj));
-                self.at(now + 60, Ev::Input(i, Input::ChannelOpen { conn }));
-                self.at(now + 60, Ev::Input(j, Input::ChannelOpen { conn: cj }));
+                let open = now + 2 * self.latency(i, j);
+                self.at(open, Ev::Input(i, Input::ChannelOpen { conn }));
+                self.at(open, Ev::Input(j, Input::ChannelOpen { conn: cj }));
             }
             Output::CloseConnection { conn } => {
                 if let Some((j, cj)) = self.nodes[i].links.remove(&conn) {
                     if self.nodes[j].links.remove(&cj).is_some() {
                         self.at(
-                            now + LINK_LATENCY_MS,
+                            now + self.latency(i, j),
                             Ev::Input(j, Input::ChannelClosed { conn: cj }),
                         );
                     }
@@ -547,11 +679,11 @@ impl Sim {
                     return;
                 };
                 let start = self.nodes[i].uplink_free.max(now);
-                let sent = start + data.len() as u64 / self.cfg.uplink;
+                let sent = start + data.len() as u64 / self.nodes[i].uplink;
                 self.nodes[i].uplink_free = sent;
                 self.at(sent, Ev::Input(i, Input::ChannelBufferedLow { conn }));
                 self.at(
-                    sent + LINK_LATENCY_MS,
+                    sent + self.latency(i, j),
                     Ev::Input(j, Input::ChannelMessage { conn: cj, data }),
                 );
             }
@@ -568,6 +700,8 @@ impl Sim {
                 let info = self.segment_info(w.level, w.sn);
                 let body = self.origin(&info.url, info.range);
                 self.origin_bytes += body.len() as u64;
+                self.handed_bytes += body.len() as u64;
+                self.served.insert((w.level, w.sn), body.len() as u64);
                 let t = self.now + HTTP_RTT_MS + body.len() as u64 / self.cfg.origin_speed;
                 self.at(t, Ev::HlsLoaded(i, req, body));
             }
@@ -579,6 +713,8 @@ impl Sim {
         let body = self.origin(url, range);
         self.fetches.insert((i, fetch.0), ());
         self.origin_bytes += body.len() as u64;
+        self.served
+            .insert((level_of(url), url_key(url, range)), body.len() as u64);
         let first_byte = self.now + HTTP_RTT_MS;
         let t = first_byte + body.len() as u64 / self.cfg.origin_speed;
         let input = Input::HttpLoaded {
@@ -656,6 +792,7 @@ impl Sim {
         let ClientMessage::Announce(a) = request else {
             return;
         };
+        self.tracker_messages += 1;
         let (hash, me) = (a.info_hash, a.peer_id);
         self.swarms.entry(hash).or_default().insert(me, from);
         if let Some(answer) = a.answer {
@@ -705,6 +842,27 @@ fn tracker_msg(message: TrackerReply) -> Input {
     Input::TrackerMessage {
         tracker: swarmcast_loader::engine::TrackerId(0),
         message,
+    }
+}
+
+/// The level in a simulated origin URL (".../L<level>/...").
+fn level_of(url: &str) -> u64 {
+    let at = url.find("/L").expect("level in URL") + 2;
+    url[at..at + 1].parse().unwrap()
+}
+
+/// A key for a fetched URL and range within its level: the segment number
+/// for whole-segment URLs, the range start for byte ranges.
+fn url_key(url: &str, range: Option<ByteRange>) -> u64 {
+    match range {
+        Some(r) => (0..60)
+            .find(|&s| vod_offset(s) == r.start)
+            .unwrap_or(r.start),
+        None => url
+            .rsplit("seg_")
+            .next()
+            .and_then(|s| s.trim_end_matches(".ts").parse().ok())
+            .unwrap(),
     }
 }
 
