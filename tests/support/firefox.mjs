@@ -3,7 +3,7 @@
 // gathers ICE candidates only with a non-loopback interface: run its tests
 // under `scripts/in-netns.sh --veth` (see shared/README.md).
 import puppeteer from "puppeteer-core";
-import { playerHandle, playerUrl } from "./player.mjs";
+import { loadPlayer } from "./player.mjs";
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 
@@ -31,11 +31,5 @@ export async function launchFirefox() {
 /** The test player page (options as `openPlayer`'s in player.mjs) in a fresh Firefox context. */
 export async function openFirefoxPlayer(browser, origin, options) {
   const context = await browser.createBrowserContext();
-  const page = await context.newPage();
-  const consoleLines = [];
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(playerUrl(origin, options));
-  const handle = await playerHandle(page, () => context.close());
-  return Object.assign(handle, { context, consoleLines });
+  return loadPlayer(context, await context.newPage(), origin, options);
 }

@@ -5,7 +5,7 @@ import { newViewerContext } from "./browser.mjs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** The test player page's URL for these options (see `openPlayer`). */
-export function playerUrl(origin, { src, opts, validate, auth, hlsConfig, record } = {}) {
+function playerUrl(origin, { src, opts, validate, auth, hlsConfig, record } = {}) {
   const q = new URLSearchParams({ src });
   if (opts) q.set("opts", JSON.stringify(opts));
   if (validate) q.set("validate", validate);
@@ -26,23 +26,26 @@ export async function openPlayer(browser, origin, { beforeLoad, ...options } = {
   const context = await newViewerContext(browser);
   const page = await context.newPage();
   if (beforeLoad) await page.addInitScript(beforeLoad);
+  return loadPlayer(context, page, origin, options);
+}
+
+/**
+ * Loads the test player page (options as `openPlayer`'s) into `page`, a new
+ * page of `context`, and returns a handle on it once its player is ready. It
+ * uses only `goto`, `on` and `evaluate`, so Playwright's and Puppeteer's pages
+ * both work.
+ */
+export async function loadPlayer(context, page, origin, options) {
   const consoleLines = [];
   page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
   await page.goto(playerUrl(origin, options));
-  const handle = await playerHandle(page, () => context.close());
-  return Object.assign(handle, { context, consoleLines });
-}
-
-/**
- * A handle on a loaded test player page, once its player is ready. It uses
- * only `page.evaluate`, so it works with Playwright's and Puppeteer's pages.
- */
-export async function playerHandle(page, closeContext) {
   await until(() => page.evaluate(() => Boolean(window.player?.ready)), 15_000, "the player page to load");
   await page.evaluate(() => window.player.ready);
   const handle = {
     page,
+    context,
+    consoleLines,
     /** The page's window.player.snapshot(): playback state, hls.js errors, swarmcast stats. */
     snapshot: () => page.evaluate(() => window.player.snapshot()),
     /** Swarmcast events recorded so far, optionally of one type. */
@@ -55,7 +58,7 @@ export async function playerHandle(page, closeContext) {
       await until(async () => (await handle.snapshot()).currentTime >= target, timeoutMs, `${seconds} s of playback`);
     },
     async close() {
-      await closeContext().catch(() => {});
+      await context.close().catch(() => {});
     },
   };
   return handle;
