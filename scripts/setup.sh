@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg chromium chromium-driver fonts-dejavu-core pkg-config libssl-dev iproute2 util-linux nginx-light wrk zopfli)
+APT_PACKAGES=(ffmpeg chromium chromium-driver firefox-esr fonts-dejavu-core pkg-config libssl-dev iproute2 util-linux nginx-light wrk zopfli)
 WASM_PACK_VERSION=0.15.1
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }

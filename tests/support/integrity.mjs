@@ -59,3 +59,38 @@ async function whoseBytes(record, origin, siblings) {
   }
   return null;
 }
+
+/**
+ * A page's recorded fragments, compared with the origin as they arrive:
+ * call `check()` every few seconds while a live stream plays, since its
+ * segments leave the origin with the playlist window. `recorded(from)` returns
+ * the fragments recorded from index `from` on (see player.mjs).
+ */
+export class FragmentCheck {
+  records = [];
+  differences = [];
+  unverifiable = [];
+
+  constructor(recorded, digests = new OriginDigests()) {
+    this.recorded = recorded;
+    this.digests = digests;
+  }
+
+  async check() {
+    const fresh = await this.recorded(this.records.length);
+    this.records.push(...fresh);
+    const { differences, unverifiable } = await compareWithOrigin(fresh, this.digests);
+    this.differences.push(...differences);
+    this.unverifiable.push(...unverifiable);
+  }
+
+  /** What is wrong, as sentences; empty when every fragment matched. */
+  problems() {
+    const n = this.records.length;
+    return [
+      ...(n === 0 ? ["no fragments recorded"] : []),
+      ...(this.differences.length ? [`${this.differences.length} of ${n} fragments differ from the origin's bytes`] : []),
+      ...(this.unverifiable.length ? [`${this.unverifiable.length} fragments not checked (origin: ${this.unverifiable[0].error})`] : []),
+    ];
+  }
+}

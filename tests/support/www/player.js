@@ -8,8 +8,9 @@
 //   validate  name of a validateSegment hook from VALIDATORS below
 //   auth      name of a way to authenticate HTTP loads, from AUTH below
 //   hls       JSON of hls.js config overrides (e.g. a short maxBufferLength)
-//   record    present: hash every fragment hls.js receives (player.fragments)
+//   record    present: hash every fragment hls.js receives (see record.js)
 import Hls from "/vendor/hls.js/hls.mjs";
+import { recordFragments } from "./record.js";
 
 const params = new URLSearchParams(location.search);
 const video = document.getElementById("video");
@@ -47,58 +48,18 @@ const AUTH = {
   httpRequestSetup: { swarmcast: { httpRequestSetup: (request) => void (request.headers[AUTH_HEADER] = "ok") } },
 };
 
-// What hls.js received: FRAG_LOADED's payload for every media fragment (main,
-// audio, subtitle) and, once per init segment, the init segment's bytes; a
-// test compares each SHA-256 with the origin's bytes for the same URL and range.
-// The digest is taken when the event fires (WebCrypto copies the bytes at
-// once), before hls.js could reuse the buffer.
-function recordFragments(hls) {
-  const seenInit = new Set();
-  const record = (frag, bytes, init) => {
-    const start = frag.byteRangeStartOffset;
-    const entry = {
-      type: frag.type,
-      sn: frag.sn,
-      level: frag.level,
-      init,
-      url: frag.url,
-      range: Number.isFinite(start) ? [start, frag.byteRangeEndOffset] : null,
-      bytes: bytes.byteLength,
-      sha256: null,
-    };
-    player.fragments.push(entry);
-    player.pendingHashes.push(
-      crypto.subtle.digest("SHA-256", bytes).then((d) => {
-        entry.sha256 = Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
-      }),
-    );
-  };
-  hls.on(Hls.Events.FRAG_LOADED, (_, { frag, payload }) => {
-    record(frag, payload, false);
-    const init = frag.initSegment;
-    if (init?.data && !seenInit.has(init)) {
-      seenInit.add(init);
-      record(init, init.data, true);
-    }
-  });
-}
-
 const player = {
   hls: null,
   p2p: null,
   events: [], // swarmcast events: { type, detail, t }
   hlsErrors: [], // every hls.js error: { type, details, fatal }
   validations: [], // { ok, info } for every validateSegment call
-  fragments: [], // with ?record: what hls.js received (see recordFragments)
-  pendingHashes: [],
+  recorder: null, // with ?record: what hls.js received (see record.js)
   fragsLoaded: 0,
   startedAt: performance.now(),
   ready: null,
-  /** Recorded fragments from index `from` on, once their hashes are done. */
-  async recorded(from = 0) {
-    await Promise.all(player.pendingHashes.splice(0));
-    return player.fragments.slice(from);
-  },
+  /** With ?record: the fragments hls.js received from index `from` on, hashed. */
+  recorded: (from = 0) => player.recorder.recorded(from),
   snapshot() {
     const buffered = [];
     for (let i = 0; i < video.buffered.length; i++) buffered.push([video.buffered.start(i), video.buffered.end(i)]);
@@ -123,7 +84,7 @@ player.ready = (async () => {
   const auth = AUTH[params.get("auth")] ?? {};
   const hls = new Hls({ ...JSON.parse(params.get("hls") ?? "{}"), ...auth.hls });
   player.hls = hls;
-  if (params.has("record")) recordFragments(hls);
+  if (params.has("record")) player.recorder = recordFragments(hls);
   hls.on(Hls.Events.ERROR, (_, d) =>
     player.hlsErrors.push({
       type: d.type,
