@@ -142,6 +142,9 @@ export class Swarmcast extends EventTarget {
   #frags = new Map(); // stream name -> Map(rangeKey -> hls.js Fragment), for prefetches
   #prefetches = new Map(); // engine fetch id -> the page's loader running it
   #integrity = "auto"; // "auto" | "required" | "off": checking peers' data against published digests
+  // hls.js Fragment -> how a peer delivered it: the request id (0 if it
+  // matched a published digest); -1 once hls.js could not use it.
+  #fromPeers = new WeakMap();
 
   constructor(key, hls, options) {
     if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
@@ -190,14 +193,16 @@ export class Swarmcast extends EventTarget {
     // Init segments ("initSegment") stay on HTTP, and so does any fragment
     // of a stream whose playlist the engine has not seen.
     const stream = this.#names.get(`${frag?.type}:${frag?.level}`);
-    if (!this.#node || typeof frag?.sn !== "number" || stream === undefined) return false;
+    // A fragment a peer delivered and hls.js could not use is retried over HTTP.
+    if (!this.#node || typeof frag?.sn !== "number" || stream === undefined || this.#fromPeers.get(frag) < 0)
+      return false;
     const digest = this.#integrity === "off" ? undefined : publishedDigest(frag);
     // integrity "required": a segment without a published digest never comes from a peer.
     if (this.#integrity === "required" && !digest) return false;
     const id = this.#nextId++;
     loader.request = id;
     const info = { url: context.url, sn: frag.sn, level: frag.level, type: frag.type };
-    this.#loads.set(id, { loader, info, digest });
+    this.#loads.set(id, { loader, info, digest, frag });
     const ok = this.#call(() =>
       this.#node.load(id, context.url, context.rangeStart || 0, context.rangeEnd || 0, frag.sn, stream),
     );
@@ -260,6 +265,15 @@ export class Swarmcast extends EventTarget {
     this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
     if (hls.media) this.#watch(hls.media);
     this.#on("hlsDestroying", () => this.destroy());
+    // hls.js could not parse, decrypt or append what a peer delivered: the
+    // engine forgets those bytes and that peer (unless they matched the
+    // origin's digest, when the origin is to blame), and the retry is HTTP's.
+    this.#on("hlsError", (_, { frag, details }) => {
+      const id = this.#fromPeers.get(frag);
+      if (!(id >= 0 && /Pars|Append|Decrypt/.test(details))) return;
+      this.#fromPeers.set(frag, -1);
+      if (id) this.#call(() => (this.#node?.reject(id), this.#node?.abort(id)));
+    });
   }
 
   // Hands a (re)loaded media playlist to the engine, flattened for wasm.
@@ -363,7 +377,7 @@ export class Swarmcast extends EventTarget {
   // P2P bytes are checked first: against the origin's published digest
   // (WebCrypto), then by validateSegment. A failed check makes the engine
   // drop that peer and hand the request to hls.js's loader.
-  async #deliver(id, { loader, info, digest }, bytes, peer, timing) {
+  async #deliver(id, { loader, info, digest, frag }, bytes, peer, timing) {
     if (peer != null && (digest || this.#options.validateSegment)) {
       const ok = await this.#check(bytes, info, digest);
       if (this.#loads.get(id)?.loader !== loader) return; // aborted meanwhile
@@ -374,6 +388,7 @@ export class Swarmcast extends EventTarget {
       this.#call(() => this.#node?.accept(id));
     }
     this.#loads.delete(id);
+    if (peer != null) this.#fromPeers.set(frag, digest ? 0 : id);
     const source = peer == null ? "http" : "p2p";
     this.#emit("segmentloaded", { ...info, bytes: bytes.byteLength, source, peerId: knownPeer(peer) });
     loader.success(bytes, timing);

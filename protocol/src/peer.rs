@@ -3,8 +3,10 @@
 //! Every message is one data-channel message: a tag byte, then fields. All
 //! integers are LEB128 varints, so no length, count or id field has a fixed
 //! width that could wrap (P2P Media Loader's 8-bit have-count wraps at 256).
-//! Decoding checks every count against the bytes actually present, so a
-//! hostile peer cannot make us allocate more than it sent.
+//! Decoding checks every count against the bytes actually present, and a
+//! `Have` against [`MAX_HAVE_IDS`] (the most any sender puts in one), so a
+//! hostile peer cannot make us allocate more than it sent or hold more ids
+//! than one honest message carries.
 //!
 //! One swarm is one piece of content; it carries several streams (each video
 //! level, each alternate audio or subtitle rendition), so one data channel
@@ -93,6 +95,8 @@ pub enum DecodeError {
     Trailing,
     #[error("message larger than 16 KiB")]
     TooLarge,
+    #[error("have message with more than {MAX_HAVE_IDS} ids")]
+    TooManyIds,
 }
 
 impl Message {
@@ -175,11 +179,16 @@ impl Message {
                 peer_id: r.array()?,
                 swarm: r.array()?,
             },
-            TAG_HAVE => Message::Have {
-                stream: r.varint()?,
-                added: r.id_list()?,
-                removed: r.id_list()?,
-            },
+            TAG_HAVE => {
+                let stream = r.varint()?;
+                let added = r.id_list(MAX_HAVE_IDS)?;
+                let removed = r.id_list(MAX_HAVE_IDS - added.len())?;
+                Message::Have {
+                    stream,
+                    added,
+                    removed,
+                }
+            }
             TAG_REQUEST => Message::Request {
                 req: r.varint_u32()?,
                 stream: r.varint()?,
@@ -306,8 +315,12 @@ impl Reader<'_> {
         u32::try_from(self.varint()?).map_err(|_| DecodeError::Overflow)
     }
 
-    fn id_list(&mut self) -> Result<Vec<u64>, DecodeError> {
+    /// A sorted id list of at most `room` ids.
+    fn id_list(&mut self, room: usize) -> Result<Vec<u64>, DecodeError> {
         let n = self.varint()?;
+        if n > room as u64 {
+            return Err(DecodeError::TooManyIds);
+        }
         // Each id takes at least one byte: a count beyond the remaining bytes is a lie.
         if n > (self.buf.len() - self.pos) as u64 {
             return Err(DecodeError::Truncated);
@@ -480,8 +493,29 @@ mod tests {
     #[test]
     fn lying_counts_do_not_allocate() {
         let mut h = vec![TAG_HAVE, 0];
-        put_varint(&mut h, u64::MAX);
+        put_varint(&mut h, MAX_HAVE_IDS as u64);
         assert_eq!(Message::decode(&h), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn a_have_beyond_max_have_ids_is_refused_before_its_ids_are_read() {
+        let over = |added: usize, removed: usize| {
+            let m = Message::Have {
+                stream: 1,
+                added: (0..added as u64).collect(),
+                removed: (1_000..1_000 + removed as u64).collect(),
+            };
+            Message::decode(&m.encode())
+        };
+        assert!(over(MAX_HAVE_IDS, 0).is_ok());
+        assert!(over(MAX_HAVE_IDS / 2, MAX_HAVE_IDS / 2).is_ok());
+        assert_eq!(over(MAX_HAVE_IDS + 1, 0), Err(DecodeError::TooManyIds));
+        assert_eq!(over(MAX_HAVE_IDS, 1), Err(DecodeError::TooManyIds));
+        // The count alone is refused: ~16K one-byte ids would fit 16 KiB.
+        let mut h = vec![TAG_HAVE, 0];
+        put_varint(&mut h, 16_000);
+        h.extend([1u8; 16_000]);
+        assert_eq!(Message::decode(&h), Err(DecodeError::TooManyIds));
     }
 
     #[test]

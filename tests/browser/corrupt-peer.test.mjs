@@ -1,7 +1,10 @@
 // (c) A page that sends corrupted segment data (a test-only switch) is caught
 // by the receiver's validateSegment hook: the receiver drops that peer,
 // refetches the segment over HTTP, and keeps playing. (d) With no hook, the
-// SHA-256 digests the origin publishes in its playlists catch it the same way. A VOD (MPEG-TS) makes it
+// SHA-256 digests the origin publishes in its playlists catch it the same way.
+// (e) With no check at all, hls.js's own parse error on the peer's bytes
+// makes the receiver drop them and that peer, and hls.js's retry goes over
+// HTTP and gets the origin's bytes. A VOD (MPEG-TS) makes it
 // deterministic: the corrupting page is ahead of the receiver, and the VOD is
 // twice hls.js's 30 s buffer goal, so the receiver still has segments to
 // load, from its peer, once the connection is up (its first ones go over
@@ -11,6 +14,7 @@ import assert from "node:assert/strict";
 import { startVodStack } from "../support/servers.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
+import { compareWithOrigin, OriginDigests } from "../support/integrity.mjs";
 
 const VOD = { seconds: 60, extraArgs: ["--renditions", "360p"] };
 let stack, digestStack, browser;
@@ -78,5 +82,25 @@ test("(d) published digests catch corrupted P2P data without any hook", { timeou
   assert.ok(s.stats.rejectedBytes > 0, "the corrupt bytes were refused");
   assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
   assert.deepEqual(s.stats.peers, [], "the refused peer is not connected again");
+  await Promise.all([liar.close(), victim.close()]);
+});
+
+test("(e) without any check, a peer fragment hls.js cannot parse is dropped and retried over HTTP", { timeout: 120_000 }, async (t) => {
+  const opts = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] }, integrity: "off" };
+  const { liar, victim } = await liarAndVictim(stack, { opts, record: true });
+  const unusable = () => window.player.hlsErrors.filter((e) => /Pars|Append/.test(e.details) && e.sn !== undefined);
+  await victim.page.waitForFunction((f) => eval(f)().length > 0, unusable.toString(), { timeout: 30_000, polling: 250 });
+  await victim.waitForProgress(6, 30_000);
+  const s = await victim.snapshot();
+  const errors = await victim.page.evaluate((f) => eval(f)(), unusable.toString());
+  t.diagnostic(`hls.js errors on peer fragments ${JSON.stringify(errors.map((e) => [e.details, e.sn]))}; stats ${JSON.stringify(s.stats)}`);
+  assert.deepEqual(s.fatal, [], "no fatal hls.js error");
+  assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
+  assert.deepEqual(s.stats.peers, [], "and is not connected again");
+  // The last copy hls.js received of each refused fragment is the origin's.
+  const records = await victim.recorded();
+  const last = errors.map((e) => records.findLast((r) => !r.init && r.sn === e.sn && r.level === e.level));
+  assert.ok(last.every(Boolean), "each refused fragment was loaded again");
+  assert.deepEqual(await compareWithOrigin(last, new OriginDigests()), { differences: [], unverifiable: [] });
   await Promise.all([liar.close(), victim.close()]);
 });

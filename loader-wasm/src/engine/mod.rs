@@ -45,12 +45,14 @@ use signalling::Signalling;
 use store::Store;
 use stream::{Content, Playback, SegmentKey};
 use transfer::Download;
-use vecmap::{VecMap, VecSet};
+use vecmap::VecMap;
 
 /// While work is in flight the engine re-checks deadlines at this period.
 const TICK_MS: Millis = 100;
 /// Live-edge "I am fetching it" claims remembered at once.
 const MAX_FETCHING_CLAIMS: usize = 256;
+/// Banned peer ids remembered; the oldest ban is forgotten first.
+const MAX_BANNED: usize = 256;
 
 /// The loader core. One per player.
 pub struct Engine {
@@ -71,11 +73,10 @@ pub struct Engine {
     /// collection type keeps the wasm smaller.
     delivered: Vec<Delivered>,
     downloads: VecMap<SegmentKey, Download>,
-    /// Segments that must come over HTTP (a peer failed us for them).
-    force_http: VecSet<SegmentKey>,
     /// Segments a peer told us it is fetching over HTTP, and when.
     peer_fetching: VecMap<SegmentKey, Millis>,
-    /// Peers whose data validation refused: never connected to again.
+    /// Peers whose data validation refused: not connected to again (the
+    /// last [`MAX_BANNED`]).
     banned: Vec<PeerId>,
     next_fetch: u32,
     next_p2p_req: u32,
@@ -102,7 +103,6 @@ impl Engine {
             requests: VecMap::default(),
             delivered: Vec::new(),
             downloads: VecMap::default(),
-            force_http: VecSet::default(),
             peer_fetching: VecMap::default(),
             banned: Vec::new(),
             next_fetch: 1,
@@ -277,7 +277,6 @@ impl Engine {
             // New content (the first playlist, or another manifest): start afresh.
             self.drop_peers_and_downloads();
             self.store.clear();
-            self.force_http.clear();
             self.peer_fetching.clear();
             let content = Content::new(key, self.cfg.swarm_id.is_some());
             if self.cfg.p2p {
@@ -313,7 +312,7 @@ impl Engine {
             self.out.push_back(Output::CloseConnection { conn });
             return;
         };
-        let mut peer = Peer::new(conn, opened.offered);
+        let mut peer = Peer::new(conn, opened.offered, self.now);
         peer.send(
             &Message::Handshake {
                 version: VERSION,
@@ -380,7 +379,7 @@ impl Engine {
                 for &sn in &added {
                     self.peer_fetching.remove(&SegmentKey { stream, sn });
                 }
-                peer.apply_have(stream, added, removed);
+                peer.apply_have(stream, &added, &removed);
             }
             Message::Fetching { stream, segment } => {
                 self.note_fetching(SegmentKey {
@@ -406,10 +405,15 @@ impl Engine {
                 } else {
                     None
                 };
+                // The segment's duration prices it against the peer's budget;
+                // one no longer in our playlists is priced beyond any budget.
+                let media_ms = self.content.as_ref().and_then(|c| c.segment(key));
+                let media_ms = media_ms.map_or(u64::MAX, |s| s.info.duration_ms);
                 let Some(peer) = self.peers.get_mut(&conn) else {
                     return;
                 };
-                let queued = data.is_some_and(|data| peer.queue_upload(req, data));
+                let now = self.now;
+                let queued = data.is_some_and(|data| peer.queue_upload(req, data, media_ms, now));
                 if queued {
                     self.pump(conn);
                 } else {

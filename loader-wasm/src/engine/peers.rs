@@ -9,14 +9,21 @@ use swarmcast_protocol::peer::{Message, MAX_CHUNK};
 use super::{
     stream::SegmentKey,
     vecmap::{VecMap, VecSet},
-    ConnId, Output, PeerId,
+    ConnId, Millis, Output, PeerId,
 };
 
 /// Bounds on what one peer can make us remember: streams it holds segments
-/// of, advertised segments per stream, and queued upload requests.
+/// of, advertised segments per stream, and queued upload requests (our own
+/// downloads ask a peer for at most 2 at once).
 const MAX_STREAMS: usize = 16;
 const MAX_HAS: usize = 2_048;
-const MAX_UPLOADS: usize = 64;
+const MAX_UPLOADS: usize = 8;
+/// Upload budget, in media time so that it scales with the stream's bitrate:
+/// a peer may take segments lasting up to `UPLOAD_RATE` times the wall time
+/// elapsed, after a first burst of `UPLOAD_BURST_MS` (a prefetch window).
+/// Requests beyond it are answered `Absent`.
+const UPLOAD_RATE: u64 = 4;
+const UPLOAD_BURST_MS: u64 = 60_000;
 
 /// Throughput assumed for a peer we have not measured yet (bytes per ms).
 const INITIAL_SPEED: f64 = 500.0;
@@ -43,12 +50,15 @@ pub struct Peer {
     pub up: u64,
     /// Served in order; at most `MAX_UPLOADS`, so a Vec is enough.
     uploads: Vec<Upload>,
+    /// Media time the peer may still take (see [`UPLOAD_RATE`]), as of `credit_at`.
+    credit_ms: u64,
+    credit_at: Millis,
     /// Our estimate of the channel's `bufferedAmount`.
     buffered: usize,
 }
 
 impl Peer {
-    pub fn new(conn: ConnId, offered: bool) -> Peer {
+    pub fn new(conn: ConnId, offered: bool, now: Millis) -> Peer {
         Peer {
             conn,
             peer_id: None,
@@ -59,6 +69,8 @@ impl Peer {
             down: 0,
             up: 0,
             uploads: Vec::new(),
+            credit_ms: UPLOAD_BURST_MS,
+            credit_at: now,
             buffered: 0,
         }
     }
@@ -82,12 +94,17 @@ impl Peer {
         self.speed = 0.7 * self.speed + 0.3 * sample;
     }
 
-    /// Queues a whole segment for upload; sent by [`Peer::pump`]. Returns
-    /// `false` (refused) when the peer already has too much queued.
-    pub fn queue_upload(&mut self, req: u32, data: Rc<[u8]>) -> bool {
-        if self.uploads.len() >= MAX_UPLOADS {
+    /// Queues a whole segment lasting `media_ms` for upload; sent by
+    /// [`Peer::pump`]. Returns `false` (refused) when the peer already has
+    /// too much queued or is over its upload budget.
+    pub fn queue_upload(&mut self, req: u32, data: Rc<[u8]>, media_ms: u64, now: Millis) -> bool {
+        let earned = now.saturating_sub(self.credit_at) * UPLOAD_RATE;
+        self.credit_ms = (self.credit_ms + earned).min(UPLOAD_BURST_MS);
+        self.credit_at = now;
+        if self.uploads.len() >= MAX_UPLOADS || self.credit_ms < media_ms {
             return false;
         }
+        self.credit_ms -= media_ms;
         self.uploads.push(Upload {
             req,
             data,
@@ -107,9 +124,10 @@ impl Peer {
         self.has.contains_key(&stream)
     }
 
-    /// Applies a have-delta of one stream, forgetting the lowest numbers
-    /// beyond [`MAX_HAS`]; a stream beyond [`MAX_STREAMS`] is ignored.
-    pub fn apply_have(&mut self, stream: u64, added: Vec<u64>, removed: Vec<u64>) {
+    /// Applies a have-delta of one stream (lists sorted, as decoded),
+    /// forgetting the lowest numbers beyond [`MAX_HAS`]; a stream beyond
+    /// [`MAX_STREAMS`] is ignored.
+    pub fn apply_have(&mut self, stream: u64, added: &[u64], removed: &[u64]) {
         if !self.has.contains_key(&stream) {
             if self.has.len() >= MAX_STREAMS || added.is_empty() {
                 return;
@@ -119,13 +137,7 @@ impl Peer {
         let Some(sns) = self.has.get_mut(&stream) else {
             return;
         };
-        for sn in removed {
-            sns.remove(&sn);
-        }
-        for sn in added {
-            sns.insert(sn);
-        }
-        sns.keep_largest(MAX_HAS);
+        sns.apply_sorted(added, removed, MAX_HAS);
         if sns.is_empty() {
             self.has.remove(&stream);
         }
@@ -133,7 +145,7 @@ impl Peer {
 
     /// The peer turned out not to hold `key` after all.
     pub fn forget(&mut self, key: SegmentKey) {
-        self.apply_have(key.stream, Vec::new(), vec![key.sn]);
+        self.apply_have(key.stream, &[], &[key.sn]);
     }
 
     pub fn cancel_upload(&mut self, req: u32) {
@@ -193,9 +205,9 @@ mod tests {
 
     #[test]
     fn upload_stops_at_high_water_and_resumes_when_drained() {
-        let mut p = Peer::new(ConnId(1), true);
+        let mut p = Peer::new(ConnId(1), true, 0);
         let data: Rc<[u8]> = vec![7u8; 100_000].into();
-        assert!(p.queue_upload(9, data));
+        assert!(p.queue_upload(9, data, 2_000, 0));
         let mut out = VecDeque::new();
         let first = p.pump(40_000, false, &mut out);
         assert!(first < 100_000 && sent_bytes(&out) >= 40_000);
@@ -210,30 +222,52 @@ mod tests {
 
     #[test]
     fn have_table_and_upload_queue_are_bounded() {
-        let mut p = Peer::new(ConnId(1), true);
+        let mut p = Peer::new(ConnId(1), true, 0);
         let key = |stream, sn| SegmentKey { stream, sn };
-        p.apply_have(5, (0..10_000).collect(), vec![]);
+        let ids: Vec<u64> = (0..10_000).collect();
+        p.apply_have(5, &ids, &[]);
         assert_eq!(p.has.get(&5).map(|s| s.len()), Some(MAX_HAS));
         assert!(p.has(key(5, 9_999)) && !p.has(key(5, 0)));
         assert!(!p.has(key(6, 9_999)), "haves are per stream");
-        p.apply_have(5, vec![], vec![9_999]);
+        p.apply_have(5, &[], &[9_999]);
         assert!(!p.has(key(5, 9_999)));
         for stream in 0..100 {
-            p.apply_have(stream, vec![1], vec![]);
+            p.apply_have(stream, &[1], &[]);
         }
         assert_eq!(p.has.len(), MAX_STREAMS);
         let data: Rc<[u8]> = vec![0u8; 10].into();
         let accepted = (0..100)
-            .filter(|&r| p.queue_upload(r, data.clone()))
+            .filter(|&r| p.queue_upload(r, data.clone(), 1, 0))
             .count();
         assert_eq!(accepted, MAX_UPLOADS);
     }
 
     #[test]
+    fn uploads_stay_within_the_media_time_budget() {
+        let mut p = Peer::new(ConnId(1), true, 0);
+        let data: Rc<[u8]> = vec![0u8; 10].into();
+        let mut taken_ms = 0;
+        let mut req = 0;
+        // A peer asking for 2 s segments as fast as it can, for 100 s.
+        for now in (0..100_000).step_by(100) {
+            req += 1;
+            if p.queue_upload(req, data.clone(), 2_000, now) {
+                taken_ms += 2_000;
+            }
+            p.uploads.clear();
+        }
+        assert!(taken_ms <= UPLOAD_BURST_MS + 100_000 * UPLOAD_RATE);
+        assert!(
+            taken_ms >= 100_000 * UPLOAD_RATE,
+            "an honest pace is served"
+        );
+    }
+
+    #[test]
     fn chunks_reassemble_in_order() {
-        let mut p = Peer::new(ConnId(1), true);
+        let mut p = Peer::new(ConnId(1), true, 0);
         let data: Rc<[u8]> = (0..50_000u32).map(|i| i as u8).collect::<Vec<_>>().into();
-        assert!(p.queue_upload(3, data.clone()));
+        assert!(p.queue_upload(3, data.clone(), 2_000, 0));
         let mut out = VecDeque::new();
         p.pump(usize::MAX, false, &mut out);
         let mut got = Vec::new();

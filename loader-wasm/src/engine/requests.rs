@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::{
     identity, store::Took, stream::SegmentKey, ByteRange, Engine, Millis, Output, RequestId,
-    Source, Timing,
+    Source, Timing, MAX_BANNED,
 };
 
 /// Delivered requests remembered for `SegmentRejected`.
@@ -140,6 +140,9 @@ impl Engine {
         let d = self.delivered.remove(pos);
         if let Source::P2p(conn) = d.source {
             if let Some(id) = self.peers.get(&conn).and_then(|p| p.peer_id) {
+                if self.banned.len() >= MAX_BANNED {
+                    self.banned.remove(0);
+                }
                 self.banned.push(id);
             }
             self.drop_peer(conn, true);

@@ -111,8 +111,13 @@ impl Engine {
         // finds its transfer started or decides the same (deduplicating cost
         // more wasm than the few repeated checks).
         let mut keys = self.waiting_keys();
+        let position = self.playback.position(self.now);
+        let span = self.cfg.p2p_window_ms.max(self.cfg.seed_window_ms);
         for s in content.playing() {
-            keys.extend(s.sns().map(|sn| SegmentKey { stream: s.id, sn }));
+            keys.extend(
+                s.due(position, span)
+                    .map(|sn| SegmentKey { stream: s.id, sn }),
+            );
         }
         let any_peer = self.peers.values().any(|p| p.ready());
         for key in keys {
@@ -131,7 +136,7 @@ impl Engine {
                 t => t,
             };
             let ahead = ttd.is_some_and(|t| t >= 0 && t <= self.cfg.p2p_window_ms as i64);
-            let p2p_ok = self.cfg.p2p && !self.force_http.contains(&key);
+            let p2p_ok = self.cfg.p2p;
             let can_seed = p2p_ok && any_peer && self.should_seed(key, ttd);
             if !requested && !ahead && !can_seed {
                 continue;

@@ -1,5 +1,6 @@
 //! The segment store: complete segments of every stream kept in memory under
-//! one byte cap, least recently used evicted first. Peers are served from
+//! one byte cap, shared with the P2P transfers under way (`reserve`), least
+//! recently used evicted first. Peers are served from
 //! here, and hls.js requests for segments already fetched are answered here,
 //! but only under the fingerprint (URL and range) the bytes were fetched for.
 
@@ -30,6 +31,8 @@ pub struct Stored {
 pub struct Store {
     cap: usize,
     used: usize,
+    /// Bytes of the cap held by transfers under way.
+    reserved: usize,
     clock: u64,
     map: VecMap<SegmentKey, Stored>,
 }
@@ -39,6 +42,7 @@ impl Store {
         Store {
             cap,
             used: 0,
+            reserved: 0,
             clock: 0,
             map: VecMap::default(),
         }
@@ -68,12 +72,25 @@ impl Store {
                 last_use: self.clock,
             },
         );
+        self.evict(Some(id))
+    }
+
+    /// Holds `bytes` of the cap for transfers under way; returns the keys
+    /// evicted to make room.
+    pub fn reserve(&mut self, bytes: usize) -> Vec<SegmentKey> {
+        self.reserved = bytes;
+        self.evict(None)
+    }
+
+    /// Evicts the least recently used segments other than `keep` until the
+    /// store and the reservation fit the cap.
+    fn evict(&mut self, keep: Option<SegmentKey>) -> Vec<SegmentKey> {
         let mut evicted = Vec::new();
-        while self.used > self.cap && self.map.len() > 1 {
+        while self.used + self.reserved > self.cap {
             let oldest = self
                 .map
                 .iter()
-                .filter(|(k, _)| **k != id)
+                .filter(|(k, _)| Some(**k) != keep)
                 .min_by_key(|(_, s)| s.last_use)
                 .map(|(k, _)| *k);
             let Some(old) = oldest else { break };
@@ -183,6 +200,19 @@ mod tests {
         assert!(s.share(k(2)), "first share reports the change");
         assert!(!s.share(k(2)), "sharing twice is a no-op");
         assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![k(1), k(2)]);
+    }
+
+    #[test]
+    fn transfers_under_way_take_their_share_of_the_cap() {
+        let mut s = Store::new(300);
+        s.insert(k(1), 1, seg(100), Source::Http, true, Took::default());
+        s.insert(k(2), 2, seg(100), Source::Http, true, Took::default());
+        assert_eq!(s.reserve(150), vec![k(1)]);
+        assert_eq!(
+            s.insert(k(3), 3, seg(100), Source::Http, true, Took::default()),
+            vec![k(2)]
+        );
+        assert!(s.reserve(0).is_empty());
     }
 
     #[test]

@@ -11,6 +11,12 @@ const MAX_STREAMS: usize = 32;
 /// Live: segments kept after they slid out of the playlist, so requests for
 /// them (seeks into the DVR window, slow players) still resolve.
 const LIVE_HISTORY: u64 = 64;
+/// Most segments of one stream the scheduler looks at per input, so the
+/// work per message does not grow with the playlist.
+pub const MAX_DUE: usize = 64;
+/// Without a playback position, the newest segments the scheduler looks at
+/// (live seeding needs nothing older).
+const DUE_WITHOUT_POSITION: usize = 3;
 
 /// A segment on the wire and in the store: its stream and media sequence number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,8 +117,26 @@ impl Stream {
         self.segments.get(&sn)
     }
 
+    #[cfg(test)]
     pub fn sns(&self) -> impl Iterator<Item = u64> + '_ {
         self.segments.keys().copied()
+    }
+
+    /// The segments the scheduler may act on: those starting within `span`
+    /// ms after playback `position`, or the newest few before playback
+    /// starts. At most [`MAX_DUE`], found by binary search.
+    pub fn due(&self, position: Option<Millis>, span: Millis) -> impl Iterator<Item = u64> + '_ {
+        let all = self.segments.entries();
+        let (first, end) = match position {
+            Some(p) => (
+                all.partition_point(|(_, s)| s.info.start_ms < p),
+                all.partition_point(|(_, s)| s.info.start_ms <= p.saturating_add(span)),
+            ),
+            None => (all.len().saturating_sub(DUE_WITHOUT_POSITION), all.len()),
+        };
+        all[first..end.clamp(first, first + MAX_DUE)]
+            .iter()
+            .map(|(sn, _)| *sn)
     }
 
     pub fn newest(&self) -> Option<u64> {
@@ -139,16 +163,20 @@ impl Playback {
         self.0 = Some((position, now, playing));
     }
 
-    /// Milliseconds until playback reaches `start_ms` of media time
-    /// (negative: passed); `None` before the first report.
-    pub fn time_to(&self, start_ms: Millis, now: Millis) -> Option<i64> {
+    /// The media position now; `None` before the first report.
+    pub fn position(&self, now: Millis) -> Option<Millis> {
         let (pos, at, playing) = self.0?;
-        let current = if playing {
+        Some(if playing {
             pos + (now - at.min(now))
         } else {
             pos
-        };
-        Some(start_ms as i64 - current as i64)
+        })
+    }
+
+    /// Milliseconds until playback reaches `start_ms` of media time
+    /// (negative: passed); `None` before the first report.
+    pub fn time_to(&self, start_ms: Millis, now: Millis) -> Option<i64> {
+        Some(start_ms as i64 - self.position(now)? as i64)
     }
 }
 
@@ -264,6 +292,20 @@ mod tests {
         assert_eq!(p.time_to(24_000, 2_500), Some(1_500));
         p.set(21_000, false, 1_000);
         assert_eq!(p.time_to(24_000, 9_000), Some(3_000));
+    }
+
+    #[test]
+    fn the_segments_due_are_bounded_whatever_the_playlist_length() {
+        let mut c = Content::new("m".into(), false);
+        // A 55-hour VOD of 2 s segments.
+        let (id, _) = c.update(playlist(false, 0..100_000), 0);
+        let s = c.stream(id).unwrap();
+        let due: Vec<u64> = s.due(Some(1_000_001), 30_000).collect();
+        assert_eq!(due, (501..=515).collect::<Vec<_>>());
+        assert_eq!(s.due(Some(0), Millis::MAX).count(), MAX_DUE);
+        let tail: Vec<u64> = s.due(None, 30_000).collect();
+        assert_eq!(tail, [99_997, 99_998, 99_999]);
+        assert_eq!(s.due(Some(300_000_000), 30_000).count(), 0);
     }
 
     #[test]

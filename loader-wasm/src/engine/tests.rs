@@ -804,3 +804,146 @@ fn a_second_connection_to_the_same_peer_is_closed() {
     let to_x = r.e.stats().peers.iter().filter(|p| p.peer_id == x).count();
     assert_eq!(to_x, 1);
 }
+
+#[test]
+fn a_have_longer_than_any_honest_one_closes_the_channel() {
+    let mut r = Rig::new(Config::default());
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let ids = swarmcast_protocol::peer::MAX_HAVE_IDS as u64 + 1;
+    let out = r.peer_says(conn, have((0..ids).collect()));
+    assert!(out.contains_close(conn));
+    assert!(r.e.stats().peers.is_empty());
+}
+
+trait Closes {
+    fn contains_close(&self, conn: ConnId) -> bool;
+}
+
+impl Closes for Vec<Output> {
+    fn contains_close(&self, conn: ConnId) -> bool {
+        self.iter()
+            .any(|o| matches!(o, Output::CloseConnection { conn: c } if *c == conn))
+    }
+}
+
+/// Uploads to `conn` that got their first chunk.
+fn uploads_started(out: &[Output], conn: ConnId) -> usize {
+    sent(out, conn)
+        .iter()
+        .filter(|m| matches!(m, Message::Data { offset: 0, .. }))
+        .count()
+}
+
+#[test]
+fn a_request_flood_gets_a_bounded_queue_then_absent() {
+    let mut r = Rig::new(Config::default());
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    // The channel never drains: 6 segments fill it, 8 more wait, the rest are refused.
+    let mut out = Vec::new();
+    for req in 0..100 {
+        out.extend(r.peer_says(conn, ask(req, 12)));
+    }
+    let absent = sent(&out, conn)
+        .iter()
+        .filter(|m| matches!(m, Message::Absent { .. }))
+        .count();
+    let started = uploads_started(&out, conn);
+    // The last started upload may still sit in the queue, partly sent.
+    let queued = 100 - started - absent;
+    assert!(
+        started <= 7 && (7..=8).contains(&queued),
+        "{started} {queued}"
+    );
+}
+
+#[test]
+fn a_peer_gets_no_more_media_time_than_its_upload_budget() {
+    let mut r = Rig::new(Config::default());
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let mut served = 0;
+    // 40 s of requests for the same 2 s segment, 10 a second, channel drained each time.
+    for req in 0..400 {
+        let mut out = r.peer_says(conn, ask(req, 12));
+        out.extend(r.input(Input::ChannelBufferedLow { conn }));
+        out.extend(r.advance(100));
+        served += uploads_started(&out, conn);
+    }
+    // A first burst of 60 s of media, then 4× real time.
+    let budget = (60_000 + 40_000 * 4) / 2_000;
+    assert!(served <= budget + 1, "{served} > {budget}");
+    assert!(served >= budget - 2, "an honest rate is served: {served}");
+    assert!(r.e.stats().up <= (budget as u64 + 1) * 40_000);
+}
+
+/// Under a 100 kB memory cap, with segments `stored` kept first: request 9
+/// for segment 14 goes to a peer, which answers its first chunk declaring
+/// `total`. Returns the rig, the peer and the outputs of that chunk.
+fn first_chunk_under_a_small_cap(stored: &[u64], total: u64) -> (Rig, ConnId, Vec<Output>) {
+    let mut r = Rig::new(Config {
+        memory_cap: 100_000,
+        ..Config::default()
+    });
+    for &sn in stored {
+        r.request(sn as u32, sn);
+        r.loaded(sn as u32, &body(sn));
+    }
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: false,
+    });
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let mut out = r.peer_says(conn, have(vec![14]));
+    out.extend(r.request(9, 14));
+    let Some(Message::Request { req, .. }) = sent(&out, conn).pop() else {
+        panic!("expected a P2P request: {out:?}")
+    };
+    let data = Message::Data {
+        req,
+        offset: 0,
+        total,
+        bytes: body(14)[..1_000].to_vec(),
+    };
+    let out = r.peer_says(conn, data);
+    (r, conn, out)
+}
+
+#[test]
+fn a_declared_total_beyond_the_memory_cap_is_not_buffered() {
+    let (r, conn, out) = first_chunk_under_a_small_cap(&[], 1 << 40);
+    assert_eq!(handed(&out), vec![RequestId(9)], "hls.js loads it");
+    assert!(!out.contains_close(conn), "a large segment is no offence");
+    assert_eq!(r.e.stats().p2p_down, 0);
+}
+
+#[test]
+fn a_transfer_under_way_evicts_stored_segments_to_fit_the_cap() {
+    // 80 kB stored + 40 kB declared > 100 kB: the oldest goes, peers hear it.
+    let (mut r, conn, out) = first_chunk_under_a_small_cap(&[10, 11], 40_000);
+    let (stream, _) = wire(10);
+    assert!(sent(&out, conn).contains(&Message::Have {
+        stream,
+        added: vec![],
+        removed: vec![10]
+    }));
+    let out = r.request(4, 10);
+    assert_eq!(handed(&out), vec![RequestId(4)], "evicted");
+}
+
+#[test]
+fn fetching_claims_are_bounded() {
+    let mut r = Rig::new(Config::default());
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let (stream, _) = wire(0);
+    for segment in 0..1_000 {
+        r.peer_says(conn, Message::Fetching { stream, segment });
+    }
+    assert_eq!(r.e.peer_fetching.len(), MAX_FETCHING_CLAIMS);
+    assert!(r
+        .e
+        .peer_fetching
+        .contains_key(&SegmentKey { stream, sn: 999 }));
+}

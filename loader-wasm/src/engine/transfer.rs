@@ -2,6 +2,8 @@
 //! page's hls.js loader) and P2P requests accumulating bytes; a failed or
 //! stalled P2P transfer handed to HTTP (whole: bytes from a peer are never
 //! mixed with the origin's); and completion into the store with delivery.
+//! A P2P transfer's buffer is sized by the total its first chunk declares,
+//! and counts against the store's memory cap from then on.
 
 use std::rc::Rc;
 
@@ -11,9 +13,6 @@ use super::{
     requests::Target, store::Took, stream::SegmentKey, ConnId, Engine, Event, FetchId, Millis,
     Output, Source,
 };
-
-/// Larger P2P segments are refused: a peer may not make us buffer without bound.
-const MAX_SEGMENT: u64 = 256 << 20;
 
 pub enum Via {
     Http { fetch: FetchId },
@@ -210,22 +209,29 @@ impl Engine {
         let Some(key) = self.requested_from(conn, req) else {
             return;
         };
+        let room = self.cfg.memory_cap.saturating_sub(self.in_flight_bytes()) as u64;
         let Some(d) = self.downloads.get_mut(&key) else {
             return;
         };
         let end = offset.checked_add(bytes.len() as u64);
         let total_changed = d.total.is_some_and(|t| t != total);
-        if offset != d.buf.len() as u64
-            || total > MAX_SEGMENT
-            || total_changed
-            || end.is_none_or(|e| e > total)
-        {
+        if offset != d.buf.len() as u64 || total_changed || end.is_none_or(|e| e > total) {
             self.drop_peer(conn, true);
             return;
         }
+        let first = d.total.is_none();
+        if first {
+            // A total that cannot fit beside the other transfers is not
+            // buffered: the segment comes over HTTP instead.
+            if total > room {
+                self.on_peer_absent(conn, req);
+                return;
+            }
+            d.total = Some(total);
+            d.buf = Vec::with_capacity(total as usize);
+        }
         d.first_byte.get_or_insert(self.now);
         d.last_progress = self.now;
-        d.total = Some(total);
         d.buf.extend_from_slice(&bytes);
         let done = d.buf.len() as u64 == total;
         let n = bytes.len() as u64;
@@ -237,6 +243,9 @@ impl Engine {
             source: Source::P2p(conn),
             bytes: n,
         }));
+        if first {
+            self.make_room();
+        }
         if done {
             self.complete_p2p(key);
         }
@@ -276,14 +285,26 @@ impl Engine {
         self.keep(target, d.buf.into(), Source::P2p(conn), took);
     }
 
+    /// Bytes reserved by P2P transfers under way (their declared totals).
+    fn in_flight_bytes(&self) -> usize {
+        self.downloads.values().filter_map(|d| d.total).sum::<u64>() as usize
+    }
+
+    /// Evicts stored segments until they fit the memory cap beside the
+    /// transfers under way, and tells peers.
+    fn make_room(&mut self) {
+        let evicted = self.store.reserve(self.in_flight_bytes());
+        self.broadcast_have(&[], &evicted);
+    }
+
     /// Stores a complete segment, tells peers (P2P data awaiting the page's
     /// validation is held back) and answers the requests it matches.
     pub(super) fn keep(&mut self, target: Target, data: Rc<[u8]>, source: Source, took: Took) {
+        self.make_room();
         let shared = !(self.cfg.validate_p2p && matches!(source, Source::P2p(_)));
         let evicted = self
             .store
             .insert(target.key, target.fingerprint, data, source, shared, took);
-        self.force_http.remove(&target.key);
         let added: &[SegmentKey] = if shared { &[target.key] } else { &[] };
         self.broadcast_have(added, &evicted);
         self.deliver_stored(target.key);

@@ -60,6 +60,12 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.drain(..n);
     }
 
+    /// The entries in key order, for binary searches on values that grow
+    /// with the key.
+    pub fn entries(&self) -> &[(K, V)] {
+        &self.0
+    }
+
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
@@ -105,28 +111,42 @@ impl<T: Ord> VecSet<T> {
         self.0.is_empty()
     }
 
-    pub fn clear(&mut self) {
-        self.0.clear();
-    }
-
     pub fn contains(&self, value: &T) -> bool {
         self.0.binary_search(value).is_ok()
     }
 
-    pub fn insert(&mut self, value: T) {
-        if let Err(i) = self.0.binary_search(&value) {
-            self.0.insert(i, value);
+    /// Removes `removed` and adds `added` (both sorted ascending), then
+    /// forgets the smallest values until at most `len` remain: one linear
+    /// merge, where inserting one by one would shift the Vec per value.
+    pub fn apply_sorted(&mut self, added: &[T], removed: &[T], len: usize)
+    where
+        T: Copy,
+    {
+        let old = std::mem::take(&mut self.0);
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let v = match (old.get(i), added.get(j)) {
+                (Some(a), Some(b)) if b < a => {
+                    j += 1;
+                    *b
+                }
+                (Some(a), _) => {
+                    i += 1;
+                    if removed.binary_search(a).is_ok() {
+                        continue;
+                    }
+                    *a
+                }
+                (None, Some(b)) => {
+                    j += 1;
+                    *b
+                }
+                (None, None) => break,
+            };
+            if self.0.last() != Some(&v) {
+                self.0.push(v);
+            }
         }
-    }
-
-    pub fn remove(&mut self, value: &T) {
-        if let Ok(i) = self.0.binary_search(value) {
-            self.0.remove(i);
-        }
-    }
-
-    /// Forgets the smallest values until at most `len` remain.
-    pub fn keep_largest(&mut self, len: usize) {
         let excess = self.0.len().saturating_sub(len);
         self.0.drain(..excess);
     }
@@ -159,15 +179,13 @@ mod tests {
     #[test]
     fn set_dedups_and_trims_the_smallest() {
         let mut s = VecSet::default();
-        for v in [7, 2, 9, 2, 4, 5, 5] {
-            s.insert(v);
-        }
-        s.remove(&9);
+        s.apply_sorted(&[2, 2, 4, 5, 5, 7, 9], &[], 10);
+        s.apply_sorted(&[], &[9], 10);
         assert_eq!(s.len(), 4);
         assert!(s.contains(&4) && !s.contains(&9));
-        s.keep_largest(2);
-        assert!(s.contains(&5) && s.contains(&7) && !s.contains(&4));
-        s.clear();
+        s.apply_sorted(&[1, 5, 6, 6, 8], &[2, 7], 3);
+        assert_eq!(s.0, [5, 6, 8], "merged, deduplicated, smallest dropped");
+        s.apply_sorted(&[], &[5, 6, 8], 3);
         assert!(s.is_empty());
     }
 }

@@ -50,6 +50,7 @@ impl Peer {
         }
         self.pc.set_ondatachannel(None);
         self.pc.set_onconnectionstatechange(None);
+        self.pc.set_onicegatheringstatechange(None);
         self.pc.close();
     }
 }
@@ -151,7 +152,9 @@ impl Peers {
             // Only the timeout passes `true`.
             let timed_out = arg.as_bool() == Some(true);
             let complete = watched.ice_gathering_state() == RtcIceGatheringState::Complete;
-            if reported || !(timed_out || complete) {
+            // Closed meanwhile: Firefox throws on `localDescription` then.
+            let closed = watched.connection_state() == RtcPeerConnectionState::Closed;
+            if reported || closed || !(timed_out || complete) {
                 return;
             }
             reported = true;

@@ -52,7 +52,7 @@ const player = {
   hls: null,
   p2p: null,
   events: [], // swarmcast events: { type, detail, t }
-  hlsErrors: [], // every hls.js error: { type, details, fatal }
+  hlsErrors: [], // every hls.js error: { type, details, fatal, sn, level, code, message }
   validations: [], // { ok, info } for every validateSegment call
   recorder: null, // with ?record: what hls.js received (see record.js)
   fragsLoaded: 0,
@@ -90,6 +90,8 @@ player.ready = (async () => {
       type: d.type,
       details: d.details,
       fatal: d.fatal,
+      sn: d.frag?.sn,
+      level: d.frag?.level,
       code: d.response?.code,
       message: String(d.error?.stack ?? d.reason ?? ""),
     }),

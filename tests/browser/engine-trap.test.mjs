@@ -1,0 +1,129 @@
+// The engine dies mid-playback (a wasm trap, e.g. out of memory): every
+// fragment hls.js was waiting for is completed by hls.js's own loader within
+// 1 s, an "error" event says why, later fragments go straight to HTTP, and
+// playback goes on. The trap is made from outside the package: the page wraps
+// the wasm instance's exports (before swarmcast loads) so that, once armed,
+// every call into the engine throws the way a trapped instance does. It is
+// armed right after hls.js handed a fragment to swarmcast and the engine kept
+// it (waiting on a peer), so at least one fragment is pending in the engine.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startVodStack } from "../support/servers.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { openPlayer } from "../support/player.mjs";
+import { compareWithOrigin, OriginDigests } from "../support/integrity.mjs";
+
+let stack, browser;
+before(async () => {
+  stack = await startVodStack({ seconds: 60, extraArgs: ["--renditions", "360p"] });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+// Runs in the page before any of its scripts: every function the wasm
+// exports throws a WebAssembly.RuntimeError once `window.trap.at` is set.
+function wrapWasmExports() {
+  window.trap = { at: 0, thrown: 0 };
+  const poisoned = (result) => {
+    const exports = {};
+    for (const [name, value] of Object.entries(result.instance.exports)) {
+      exports[name] =
+        typeof value !== "function"
+          ? value
+          : (...args) => {
+              if (window.trap.at) {
+                window.trap.thrown++;
+                throw new WebAssembly.RuntimeError("unreachable");
+              }
+              return value(...args);
+            };
+    }
+    return { module: result.module, instance: { exports } };
+  };
+  const streaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async (...args) => poisoned(await streaming.apply(WebAssembly, args));
+}
+
+// Runs in the page once it plays: records hls.js's fragment loads, and arms
+// the trap on the first fragment the engine keeps waiting for a peer.
+function armOnPendingFragment() {
+  const { hls, p2p } = window.player;
+  const loads = (window.loads = new Map()); // "sn" -> { start, end }
+  // hls.js reports FRAG_LOADING just after it called the loader: a load the
+  // trap was armed on is already recorded then.
+  hls.on("hlsFragLoading", (_, { frag }) => {
+    if (loads.get(frag.sn)?.end !== 0) loads.set(frag.sn, { start: performance.now(), end: 0 });
+  });
+  hls.on("hlsFragLoaded", (_, { frag }) => {
+    const l = loads.get(frag.sn);
+    if (l) l.end = performance.now();
+  });
+  const request = p2p.request.bind(p2p);
+  p2p.request = (context, loader) => {
+    const held = request(context, loader);
+    if (held && !window.trap.at && loader.request && !loader.http) {
+      window.trap.at = performance.now();
+      window.trap.sn = context.frag.sn;
+      loads.set(context.frag.sn, { start: window.trap.at, end: 0 });
+    }
+    return held;
+  };
+}
+
+test("an engine that traps mid-playback hands every pending fragment to hls.js within 1 s", { timeout: 90_000 }, async (t) => {
+  const { origin, tracker } = stack;
+  const src = `${origin.url}/master.m3u8`;
+  const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
+  const seeder = await openPlayer(browser.browser, origin.url, { src, opts });
+  await seeder.page.waitForFunction(() => window.player.fragsLoaded >= 12, null, { timeout: 30_000, polling: 250 });
+  // A short buffer and prefetch window: the viewer asks for fragments as it
+  // plays, and the engine fetches each from the seeder when asked.
+  const viewer = await openPlayer(browser.browser, origin.url, {
+    src,
+    opts: { ...opts, p2pWindowSeconds: 1 },
+    hlsConfig: { maxBufferLength: 6, maxMaxBufferLength: 6 },
+    beforeLoad: wrapWasmExports,
+    record: true,
+  });
+  await viewer.page.waitForFunction(() => window.player.events.some((e) => e.type === "peerconnect"), null, {
+    timeout: 30_000,
+    polling: 250,
+  });
+  await viewer.page.evaluate(armOnPendingFragment);
+  await viewer.page.waitForFunction(() => window.trap.at > 0, null, { timeout: 30_000, polling: 100 });
+  await viewer.waitForProgress(5, 30_000);
+
+  const r = await viewer.page.evaluate(() => {
+    const at = window.trap.at;
+    const pending = [...window.loads].filter(([, l]) => l.start <= at && (!l.end || l.end > at));
+    const errors = window.player.events.filter((e) => e.type === "error");
+    const later = window.player.events.filter((e) => e.type === "segmentloaded" && e.t > at + 1000);
+    return {
+      trappedOn: window.trap.sn,
+      pending: pending.map(([sn, l]) => ({ sn, afterTrapMs: l.end ? l.end - at : null })),
+      errors: errors.map((e) => ({ ...e.detail, afterTrapMs: e.t - at })),
+      loadedAfter: [...window.loads.values()].filter((l) => l.start > at + 1000 && l.end).length,
+      swarmLoadsAfter: later.length,
+      thrown: window.trap.thrown,
+    };
+  });
+  const s = await viewer.snapshot();
+  t.diagnostic(JSON.stringify(r));
+  assert.ok(r.pending.some((p) => p.sn === r.trappedOn), "the fragment the engine held was pending");
+  for (const p of r.pending) {
+    assert.ok(p.afterTrapMs !== null && p.afterTrapMs <= 1000, `fragment ${p.sn} finished ${p.afterTrapMs} ms after the trap`);
+  }
+  const engineError = r.errors.find((e) => e.where === "engine");
+  assert.ok(engineError && engineError.afterTrapMs <= 1000, "an error event says the engine failed");
+  assert.match(engineError.message, /unreachable/);
+  assert.ok(r.loadedAfter > 0, "hls.js went on loading fragments");
+  assert.equal(r.swarmLoadsAfter, 0, "later fragments go straight to hls.js's loader");
+  assert.deepEqual(s.fatal, [], "no fatal hls.js error");
+  // And every fragment hls.js got is the origin's.
+  const { differences } = await compareWithOrigin(await viewer.recorded(), new OriginDigests());
+  assert.deepEqual(differences, []);
+  await Promise.all([seeder.close(), viewer.close()]);
+});
