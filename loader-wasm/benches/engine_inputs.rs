@@ -174,7 +174,7 @@ fn measure(peers: usize, live: bool) -> f64 {
         round += 1;
         b.now += 10;
         let sn = round / 20;
-        if live && round % 200 == 0 {
+        if live && round.is_multiple_of(200) {
             b.input(Input::Playlist(playlist(true, sn)));
         }
         let conn = conns[round as usize % conns.len()];
@@ -197,7 +197,7 @@ fn measure(peers: usize, live: bool) -> f64 {
             conn,
             data: ask.encode(),
         });
-        if round % 20 == 0 {
+        if round.is_multiple_of(20) {
             let req = RequestId(round as u32);
             b.input(Input::SegmentRequest {
                 req,
