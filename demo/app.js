@@ -14,6 +14,7 @@ const tracker = params.get("tracker") || `ws://${location.hostname || "127.0.0.1
 $("src").value = src;
 $("tracker").value = tracker;
 $("another").href = location.href;
+$("offload").search = `?tracker=${encodeURIComponent(tracker)}`;
 
 const LOG_LINES = 40;
 function log(text) {

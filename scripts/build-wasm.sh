@@ -88,7 +88,9 @@ wasm-pack --quiet build loader-wasm --target web --out-dir pkg --out-name swarmc
 
 mkdir -p "$DIST"
 # shellcheck disable=SC2046 # the flags are words
-wasm-opt $(wasm_opt_features) -Oz --converge --strip-producers --strip-target-features \
+# --generate-global-effects: the size passes may use what each function
+# (transitively) touches, so they remove more dead stores and calls.
+wasm-opt $(wasm_opt_features) -Oz --generate-global-effects --converge --strip-producers --strip-target-features \
   "$PKG/$WASM" -o "$PKG/converged.wasm"
 # Separate run: with --converge the renaming would run (and print) repeatedly.
 # shellcheck disable=SC2046

@@ -14,6 +14,8 @@
 #
 # Settings (environment): DURATION=30 CONNECTIONS=16 OFFERS=10 TORRENTS=10000
 #   SCALE_PEERS=15000 SCALE_PROCS=3 SCALE_TORRENTS=100
+#   BASELINE_TRACKER=path/to/swarmcast-tracker: throughput also measures that
+#   build (e.g. main's) as "swarmcast-baseline", for a ratio from the same run.
 # Output and tools go to bench/out/ (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -86,11 +88,12 @@ start_server() { # NAME PORT TLS
     aquatic_ws)
       aquatic_config "$addr" "$([ "$3" = tls ] && echo true || echo false)" >"$OUT/aquatic_ws.toml"
       cmd=("$AQUATIC" -c "$OUT/aquatic_ws.toml") ;;
-    swarmcast-tracker)
+    swarmcast-tracker | swarmcast-baseline)
       # The load tester's peers each hop through up to TORRENTS swarms on one
       # connection; lift the per-connection swarm cap (default 1024) so they are
       # served like aquatic_ws serves them instead of refused.
-      cmd=("$TRACKER" --listen "$addr" --workers 1 --max-swarms-per-connection "$TORRENTS")
+      local bin=$TRACKER; [ "$1" = swarmcast-baseline ] && bin=$BASELINE_TRACKER
+      cmd=("$bin" --listen "$addr" --workers 1 --max-swarms-per-connection "$TORRENTS")
       [ "$3" = tls ] && cmd+=(--tls-cert "$OUT/cert.pem" --tls-key "$OUT/key.pem") ;;
     bittorrent-tracker)
       cmd=(node bench/tracker/reference-server.mjs "$addr")
@@ -143,7 +146,7 @@ throughput_one() {
 throughput() {
   log "throughput: $CONNECTIONS connections, $OFFERS offers per announce, $TORRENTS torrents, ${DURATION}s, wss"
   local rows=() name
-  for name in aquatic_ws swarmcast-tracker bittorrent-tracker; do
+  for name in aquatic_ws swarmcast-tracker ${BASELINE_TRACKER:+swarmcast-baseline} bittorrent-tracker; do
     rows+=("$(throughput_one "$name")")
   done
   printf '%s\n' "${rows[@]}" >"$OUT/throughput.txt"

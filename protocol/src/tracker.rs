@@ -110,6 +110,11 @@ pub struct AnnounceRequest<S = Sdp> {
     pub uploaded: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub downloaded: Option<f64>,
+    /// Extension: how many of the `downloaded` bytes came from peers (the
+    /// rest came over HTTP), for the tracker's offload statistics. Other
+    /// trackers ignore unknown fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p2p_downloaded: Option<f64>,
     /// Absent is `None`; JSON `null` (how JS encodes `Infinity`) is `Some(None)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub left: Option<Option<f64>>,
@@ -129,6 +134,7 @@ impl<S> Default for AnnounceRequest<S> {
             numwant: None,
             uploaded: None,
             downloaded: None,
+            p2p_downloaded: None,
             left: None,
             offers: Vec::new(),
             answer: None,
@@ -221,6 +227,7 @@ impl ClientMessage {
                     numwant: wire.numwant,
                     uploaded: wire.uploaded,
                     downloaded: wire.downloaded,
+                    p2p_downloaded: wire.p2p_downloaded,
                     left: wire.left,
                     offers: wire.offers.unwrap_or_default(),
                     answer,
@@ -281,10 +288,14 @@ struct ClientWire<S> {
     event: Option<AnnounceEvent>,
     #[serde(default)]
     numwant: Option<f64>,
-    #[serde(default)]
+    // Byte counts are informative only: a malformed one is ignored (`None`)
+    // rather than failing the announce.
+    #[serde(default, deserialize_with = "count")]
     uploaded: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     downloaded: Option<f64>,
+    #[serde(default, deserialize_with = "count")]
+    p2p_downloaded: Option<f64>,
     #[serde(default, deserialize_with = "present")]
     left: Option<Option<f64>>,
     #[serde(default)]
@@ -300,6 +311,13 @@ struct ClientWire<S> {
 /// Tells a field that is present (even as `null`) from one that is absent.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+/// A byte count: a finite number ≥ 0, else (a string, a negative number,
+/// an object...) `None`.
+fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(value.as_f64().filter(|n| *n >= 0.0))
 }
 
 /// `info_hash` as a single string or an array of them.
@@ -525,6 +543,31 @@ mod tests {
         );
         assert_eq!(a.offers.len(), 1);
         assert_eq!(a.offers[0].offer.decode().unwrap().sdp, "v=0\r\n");
+    }
+
+    #[test]
+    fn byte_counts_are_read_and_malformed_ones_ignored() {
+        let announce = |counts: &str| {
+            let text = format!(
+                r#"{{"action":"announce","info_hash":"aaaaaaaaaaaaaaaaaaaa","peer_id":"bbbbbbbbbbbbbbbbbbbb",{counts}}}"#
+            );
+            match ClientMessage::from_json(&text).unwrap() {
+                ClientMessage::Announce(a) => (a.uploaded, a.downloaded, a.p2p_downloaded),
+                ClientMessage::Scrape(_) => panic!("not an announce"),
+            }
+        };
+        assert_eq!(
+            announce(r#""uploaded":1,"downloaded":2.5e3,"p2p_downloaded":7"#),
+            (Some(1.0), Some(2500.0), Some(7.0))
+        );
+        assert_eq!(
+            announce(r#""uploaded":"1","downloaded":-4,"p2p_downloaded":{"a":[1]}"#),
+            (None, None, None)
+        );
+        assert_eq!(
+            announce(r#""uploaded":null,"downloaded":[],"p2p_downloaded":true"#),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct Config {
     /// Messages queued for one connection; further ones are dropped.
     #[arg(long, env = "SWARMCAST_TRACKER_SEND_QUEUE", default_value_t = 64)]
     pub send_queue: usize,
+    /// Swarms listed one by one in the offload statistics (`/stats.json`,
+    /// `/metrics`), the busiest first; all swarms are summed as well.
+    #[arg(long, env = "SWARMCAST_TRACKER_STATS_TOP_SWARMS", default_value_t = 10, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub stats_top_swarms: u16,
     /// Answer scrapes without info_hash with every swarm.
     #[arg(long, env = "SWARMCAST_TRACKER_ALLOW_FULL_SCRAPE", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_full_scrape: bool,

@@ -55,6 +55,11 @@ where
         Err(_) => return debug!("no request before the idle timeout"),
     };
     let swarms = || shared.swarms.totals();
+    let offload = || {
+        shared
+            .swarms
+            .offload(usize::from(shared.config.stats_top_swarms))
+    };
     let written = match request {
         Request::Upgrade { accept, leftover } => {
             if Box::pin(timeout(idle, http::accept_upgrade(&mut stream, &accept)))
@@ -76,7 +81,7 @@ where
             Box::pin(http::respond(&mut stream, "200 OK", "text/plain", "ok\n")).await
         }
         Request::Stats => {
-            let body = shared.stats.to_json(swarms());
+            let body = shared.stats.to_json(swarms(), &offload());
             Box::pin(http::respond(
                 &mut stream,
                 "200 OK",
@@ -86,7 +91,7 @@ where
             .await
         }
         Request::Metrics => {
-            let body = shared.stats.to_prometheus(swarms());
+            let body = shared.stats.to_prometheus(swarms(), &offload());
             Box::pin(http::respond(
                 &mut stream,
                 "200 OK",
@@ -306,6 +311,7 @@ impl Connection {
         let result = self.shared.swarms.announce(&request, from, offers, answer);
         stats.count(Kind::Offer, result.offers_relayed);
         stats.count(Kind::Dropped, result.dropped);
+        stats.report(result.reported);
         match result.answer_delivered {
             Some(true) => stats.count(Kind::Answer, 1),
             Some(false) => {

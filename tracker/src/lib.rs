@@ -7,6 +7,7 @@ pub mod config;
 mod connection;
 mod http;
 mod limits;
+mod offload;
 mod outbox;
 mod relay;
 pub mod server;

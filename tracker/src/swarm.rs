@@ -15,6 +15,7 @@ use swarmcast_protocol::ids::{InfoHash, PeerId};
 use swarmcast_protocol::tracker::{AnnounceEvent, AnnounceRequest, ScrapeStats};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::offload::{Offload, Report, Reported, SwarmOffload};
 use crate::outbox::Outbox;
 
 const SHARDS: usize = 256;
@@ -34,6 +35,8 @@ pub struct Announced {
     pub dropped: usize,
     /// `Some(true)` if an answer was queued, `Some(false)` if its peer is unknown.
     pub answer_delivered: Option<bool>,
+    /// Bytes the announce's report added to the swarm's offload sums.
+    pub reported: Report,
 }
 
 /// Totals for the operator endpoints.
@@ -51,6 +54,7 @@ struct Peer {
     complete: bool,
     /// Milliseconds since [`Swarms::start`] after which the peer expires.
     expires: u64,
+    reported: Reported,
 }
 
 #[derive(Default)]
@@ -59,6 +63,8 @@ struct Swarm {
     complete: u32,
     incomplete: u32,
     downloaded: u32,
+    /// HTTP and P2P bytes its viewers reported while in it.
+    bytes: Report,
     /// When the swarm last became empty (ms since start).
     empty_since: u64,
 }
@@ -82,6 +88,16 @@ impl Swarm {
         if self.peers.is_empty() {
             self.empty_since = now;
         }
+    }
+
+    /// Adds the growth of peer `index`'s byte report, if the announce has a valid one.
+    fn report(&mut self, index: usize, req: &AnnounceRequest) -> Report {
+        let Some(report) = Report::from_announce(req) else {
+            return Report::default();
+        };
+        let growth = self.peers[index].reported.update(report);
+        self.bytes.add(growth);
+        growth
     }
 
     /// Adds or refreshes a peer, counting it as bittorrent-tracker does.
@@ -118,6 +134,7 @@ impl Swarm {
                     outbox: from.outbox.clone(),
                     complete: left_zero,
                     expires,
+                    reported: Reported::default(),
                 };
                 self.peers.insert_full(req.peer_id, peer).0
             }
@@ -169,11 +186,13 @@ impl Swarms {
 
         if req.event == Some(AnnounceEvent::Stopped) {
             if let Some(index) = swarm.peers.get_index_of(&req.peer_id) {
+                out.reported = swarm.report(index, req);
                 swarm.remove_at(index, now);
             }
         } else {
             let expires = now.saturating_add(millis(self.peer_timeout));
             let me = swarm.upsert(req, &from, expires);
+            out.reported = swarm.report(me, req);
             out.offers_relayed = relay_offers(swarm, me, offers, &mut out.dropped);
             if let Some((to, answer)) = answer {
                 let target = swarm.peers.get(&to);
@@ -260,6 +279,27 @@ impl Swarms {
             }
         }
         totals
+    }
+
+    /// Viewers and reported bytes of the `top` busiest swarms and of all.
+    pub fn offload(&self, top: usize) -> Offload {
+        let mut offload = Offload::default();
+        for shard in self.shards.iter() {
+            for (hash, swarm) in shard.lock().iter() {
+                let line = SwarmOffload {
+                    viewers: swarm.peers.len(),
+                    bytes: swarm.bytes,
+                };
+                offload.total.add(&line);
+                offload.top.push((*hash, line));
+            }
+            // Trimmed as it goes, so memory stays bounded by `top` per shard.
+            if offload.top.len() > top.saturating_mul(2).max(64) {
+                offload.keep_top(top);
+            }
+        }
+        offload.keep_top(top);
+        offload
     }
 }
 

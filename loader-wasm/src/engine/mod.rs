@@ -256,12 +256,11 @@ impl Engine {
     fn step(&mut self) {
         if self.cfg.p2p && self.content.is_some() {
             let ready = self.peers.len();
-            let totals = (self.stats.up, self.stats.http_down + self.stats.p2p_down);
             self.signalling.tick(
                 self.now,
                 ready,
                 &self.peer_id,
-                totals,
+                &self.stats,
                 &self.cfg,
                 &mut self.rng,
                 &mut self.out,

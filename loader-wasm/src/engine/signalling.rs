@@ -15,8 +15,8 @@ use swarmcast_protocol::{
 };
 
 use super::{
-    identity::Rng, Config, ConnId, Event, Millis, Output, PeerId, SessionDescription, TrackerId,
-    TrackerReply,
+    identity::Rng, Config, ConnId, Event, Millis, Output, PeerId, SessionDescription,
+    StatsSnapshot, TrackerId, TrackerReply,
 };
 
 /// How long an announce waits for its offers' ICE gathering.
@@ -310,7 +310,7 @@ impl Signalling {
         now: Millis,
         peers: usize,
         me: &PeerId,
-        stats: (u64, u64),
+        stats: &StatsSnapshot,
         cfg: &Config,
         rng: &mut Rng,
         out: &mut VecDeque<Output>,
@@ -407,8 +407,11 @@ impl Signalling {
                 peer_id: Id20(*me),
                 event: (!t.started).then_some(AnnounceEvent::Started),
                 numwant: Some(offers.len() as f64),
-                uploaded: Some(stats.0 as f64),
-                downloaded: Some(stats.1 as f64),
+                // WebTorrent's byte counts (all segment bytes), and the
+                // `p2p_downloaded` extension for the tracker's offload statistics.
+                uploaded: Some(stats.up as f64),
+                downloaded: Some((stats.http_down + stats.p2p_down) as f64),
+                p2p_downloaded: Some(stats.p2p_down as f64),
                 // A live stream never completes: JS `Infinity` is JSON `null`.
                 left: Some(None),
                 offers,
@@ -513,7 +516,7 @@ mod tests {
                 now,
                 peers,
                 &ME,
-                (0, 0),
+                &StatsSnapshot::default(),
                 &self.cfg,
                 &mut self.rng,
                 &mut self.out,

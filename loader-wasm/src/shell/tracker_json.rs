@@ -40,6 +40,7 @@ pub fn encode(msg: &TrackerRequest) -> String {
             set_some(&o, "numwant", a.numwant.map(JsValue::from));
             set_some(&o, "uploaded", a.uploaded.map(JsValue::from));
             set_some(&o, "downloaded", a.downloaded.map(JsValue::from));
+            set_some(&o, "p2p_downloaded", a.p2p_downloaded.map(JsValue::from));
             // `Some(None)` is JS Infinity, which JSON spells `null`.
             set_some(
                 &o,
@@ -118,14 +119,15 @@ pub fn decode(text: &str) -> Result<Option<TrackerReply>, &'static str> {
             answer,
         })));
     }
-    let count = |k: &str| field(k).and_then(|x| x.as_f64()).map(|n| n as u32);
-    Ok(count("interval").map(|interval| {
+    let interval = field("interval").and_then(|x| x.as_f64());
+    Ok(interval.map(|interval| {
         ServerMessage::Announce(AnnounceResponse {
             action: Default::default(),
             info_hash,
-            interval,
-            complete: count("complete").unwrap_or(0),
-            incomplete: count("incomplete").unwrap_or(0),
+            interval: interval as u32,
+            // The engine does not use the swarm's counts: not read, to save wasm.
+            complete: 0,
+            incomplete: 0,
         })
     }))
 }

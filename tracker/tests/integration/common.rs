@@ -55,6 +55,7 @@ pub fn announce(swarm: u8, peer: u8, event: Option<AnnounceEvent>, offers: u8) -
         numwant: Some(f64::from(offers)),
         uploaded: Some(0.0),
         downloaded: Some(0.0),
+        p2p_downloaded: None,
         left: Some(Some(100.0)),
         offers: (0..offers)
             .map(|i| Offer {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use swarmcast_protocol::tracker::AnnounceEvent;
+use swarmcast_protocol::tracker::{AnnounceEvent, ClientMessage, ServerMessage};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
@@ -168,4 +168,76 @@ fn binary_reads_flags_env_and_file_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success());
+}
+
+/// An announce of `peer` in swarm 1 reporting its HTTP and P2P bytes.
+fn reporting(peer: u8, http: f64, p2p: f64) -> String {
+    let mut a = announce(1, peer, None, 0);
+    a.downloaded = Some(http + p2p);
+    a.p2p_downloaded = Some(p2p);
+    ClientMessage::Announce(a).to_json()
+}
+
+#[tokio::test]
+async fn offload_sums_reported_growth_per_swarm_and_ignores_bad_reports() {
+    let mut config = config();
+    config.stats_top_swarms = 1;
+    let tracker = start(config).await;
+    let addr = tracker.local_addr;
+    let (mut a, mut b) = (Client::connect(addr).await, Client::connect(addr).await);
+    // Another swarm, quieter: kept out of the per-swarm lines.
+    b.announce(announce(2, 9, STARTED, 0)).await;
+    // First reports set each viewer's baseline.
+    for (client, peer) in [(&mut a, 1), (&mut b, 2)] {
+        client.send_text(reporting(peer, 1_000.0, 500.0)).await;
+        client.recv().await;
+    }
+    let growth = [
+        reporting(1, 3_000.0, 1_500.0), // +2000 HTTP, +1000 P2P
+        reporting(1, 2_000.0, 9_000.0), // a decrease: ignored
+        reporting(1, 1e300, 0.0),       // out of bounds: ignored
+        reporting(2, 1_000.0, 2_500.0), // +2000 P2P
+    ];
+    for (i, text) in growth.into_iter().enumerate() {
+        let client = if i < 3 { &mut a } else { &mut b };
+        client.send_text(text).await;
+        client.recv().await;
+    }
+    // Malformed counts: the announce still works, the report is dropped.
+    let bad = r#"{"action":"announce","info_hash":"\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001","peer_id":"\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002\u0002","downloaded":"lots","p2p_downloaded":{"x":1}}"#;
+    b.send_text(bad).await;
+    assert!(matches!(b.recv().await, ServerMessage::Announce(_)));
+
+    let json = stats(addr).await;
+    let all = &json["offload"];
+    assert_eq!(
+        (
+            all["viewers"].as_u64(),
+            all["http_bytes"].as_u64(),
+            all["p2p_bytes"].as_u64()
+        ),
+        (Some(3), Some(2_000), Some(3_000))
+    );
+    assert_eq!(all["p2p_ratio"].as_f64(), Some(0.6));
+    let top = all["top_swarms"].as_array().unwrap();
+    assert_eq!(top.len(), 1, "only the busiest swarm is listed");
+    assert_eq!(top[0]["info_hash"], "01".repeat(20));
+    assert_eq!(top[0]["viewers"], 2);
+    let metrics = http_get(addr, "/metrics").await;
+    for line in [
+        "swarmcast_tracker_swarm_viewers{swarm=\"total\"} 3\n",
+        "swarmcast_tracker_swarm_http_bytes_total{swarm=\"total\"} 2000\n",
+        "swarmcast_tracker_swarm_p2p_ratio{swarm=\"total\"} 0.6\n",
+        &format!(
+            "swarmcast_tracker_swarm_p2p_bytes_total{{swarm=\"{}\"}} 3000\n",
+            "01".repeat(20)
+        ),
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+    assert_eq!(
+        metrics.matches("swarmcast_tracker_swarm_viewers{").count(),
+        2
+    );
+    tracker.shutdown().await;
 }
