@@ -28,10 +28,14 @@ use node::{Node, Shared};
 use player::Player;
 use rtc::RtcSetup;
 
+/// webrtc-rs narrates every connection at info (and warns about ICE checks
+/// started before the remote candidates arrive): kept to errors by default.
+const DEFAULT_LOG: &str = "info,rtc=error,rtc_ice=error,rtc_sctp=error,rtc_dtls=error,webrtc=error";
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
         )
         .init();
     let (role, config) = Config::load()?;

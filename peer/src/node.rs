@@ -142,6 +142,12 @@ impl Node {
     }
 
     fn on_io(&mut self, event: IoEvent) {
+        if !matches!(
+            event,
+            IoEvent::ChannelMessage(..) | IoEvent::ChannelDrained(_)
+        ) {
+            tracing::debug!(event = ?Brief(&event), "io");
+        }
         let tracker = |id: u32, open: &HashSet<u32>| open.contains(&id).then_some(TrackerId(id));
         let conn =
             |id: u32, open: &HashMap<u32, bool>| open.contains_key(&id).then_some(ConnId(id));
@@ -279,7 +285,7 @@ impl Node {
                     self.load(url, range, HttpJob::Request(req.0));
                 }
             }
-            Output::Event(event) => tracing::trace!(?event, "engine event"),
+            Output::Event(event) => tracing::debug!(?event, "engine event"),
         }
     }
 
@@ -301,6 +307,7 @@ impl Node {
         self.shared.metrics.add_engine_delta(&self.reported, &now);
         self.reported = now;
         if let Some(p) = self.player.playback() {
+            tracing::trace!(?p, "playback");
             let m = &self.shared.metrics;
             let before = self.reported_playback;
             m.stalls.inc_by(p.stalls - before.stalls);
@@ -315,6 +322,32 @@ impl Node {
                 m.live_latency.observe(latency as f64 / 1000.0);
             }
             self.reported_playback = p;
+        }
+    }
+}
+
+/// An I/O event without its payload, for logs.
+struct Brief<'a>(&'a IoEvent);
+
+impl std::fmt::Debug for Brief<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IoEvent::OfferSdp(id, _) => write!(f, "OfferSdp({id})"),
+            IoEvent::AnswerSdp(id, _) => write!(f, "AnswerSdp({id})"),
+            IoEvent::Http(job, r) => write!(f, "Http({job:?}, ok: {})", r.is_some()),
+            IoEvent::Playlist(id, r) => write!(f, "Playlist({id:?}, ok: {})", r.is_ok()),
+            IoEvent::TrackerMessage(id, m) => write!(
+                f,
+                "TrackerMessage({id}, {})",
+                match m {
+                    swarmcast_protocol::tracker::ServerMessage::Announce(_) => "announce reply",
+                    swarmcast_protocol::tracker::ServerMessage::Offer(_) => "offer",
+                    swarmcast_protocol::tracker::ServerMessage::Answer(_) => "answer",
+                    swarmcast_protocol::tracker::ServerMessage::Scrape(_) => "scrape",
+                    swarmcast_protocol::tracker::ServerMessage::Error(_) => "error",
+                }
+            ),
+            other => write!(f, "{other:?}"),
         }
     }
 }

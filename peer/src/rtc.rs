@@ -236,10 +236,13 @@ impl Link {
         let mut writer = None;
         let mut data = Some(data);
         loop {
-            if let (Some(c), Some(d)) = (&channel, data.take()) {
+            // The answering side's channel arrives later; its writer starts then.
+            if let Some(c) = channel.as_ref().filter(|_| writer.is_none()) {
                 c.set_buffered_amount_low_threshold(self.setup.low_water as u32)
                     .await?;
-                writer = Some(spawn_writer(c.clone(), d, self));
+                if let Some(d) = data.take() {
+                    writer = Some(spawn_writer(c.clone(), d, self));
+                }
             }
             let next_channel_event = async {
                 match &channel {
