@@ -1,16 +1,17 @@
 //! The peer's settings: one typed struct read from flags, environment
 //! variables and an optional TOML file (the tracker's scheme). Precedence is
 //! flag > environment > file > default; clap knows where each value came
-//! from, so file values fill in only what clap left at its default.
+//! from, so file values fill in only what clap left at its default (the
+//! tracker's `overlay_file` does the merge for both).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
+use swarmcast_tracker::config::overlay_file;
 use url::Url;
 
 /// What this process does in the swarm.
@@ -136,22 +137,7 @@ impl Config {
 
     /// Applies a TOML file's values to every setting clap left at its default.
     fn overlay_file(self, text: &str, matches: &ArgMatches) -> anyhow::Result<Self> {
-        let file: toml::Table = toml::from_str(text)?;
-        let mut merged = toml::Table::try_from(&self)?;
-        let command = Cli::command();
-        for (key, value) in file {
-            // Unknown keys go through so that deserialising names them.
-            let known = command.get_arguments().any(|a| a.get_id() == key.as_str());
-            let given = known
-                && matches!(
-                    matches.value_source(&key),
-                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-                );
-            if !given {
-                merged.insert(key, value);
-            }
-        }
-        Ok(merged.try_into()?)
+        overlay_file(&self, text, &Cli::command(), matches)
     }
 }
 

@@ -48,6 +48,17 @@ impl IoSender {
     }
 }
 
+/// Waits for closing tasks to end; one still running after a second is cut off.
+pub async fn finish(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for task in tasks {
+        let abort = task.abort_handle();
+        if tokio::time::timeout_at(deadline, task).await.is_err() {
+            abort.abort();
+        }
+    }
+}
+
 /// Milliseconds since the node started: the engine's clock.
 #[derive(Clone, Copy)]
 pub struct Clock(Instant);

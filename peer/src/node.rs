@@ -107,10 +107,7 @@ impl Node {
     async fn shutdown(&mut self) {
         self.engine.close(self.clock.now());
         self.drain_outputs();
-        // Give the tracker sockets a moment to send the `stopped` announce.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        self.trackers.close_all();
-        self.peers.close_all();
+        tokio::join!(self.trackers.close_all(), self.peers.close_all());
         for (_, task) in self.prefetches.drain() {
             task.abort();
         }

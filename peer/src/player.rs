@@ -164,13 +164,16 @@ impl Player {
         };
         out.push(Action::Engine(Input::Playlist(f.media.engine_playlist())));
         // hls.js reloads a live playlist after a target duration, or half of
-        // one when it had not changed; a seeder always polls at half, to be
-        // the first to see a new segment.
+        // one when it had not changed. A seeder polls at a quarter, to see a
+        // new segment before the viewers do: a viewer that sees one first
+        // may fetch it over HTTP itself.
         let td = f.media.target_duration_ms.max(1_000);
-        f.reload_at = f
-            .media
-            .live
-            .then_some(now + if grew && !seeder { td } else { td / 2 });
+        let wait = match (seeder, grew) {
+            (true, _) => td / 4,
+            (false, true) => td,
+            (false, false) => td / 2,
+        };
+        f.reload_at = f.media.live.then_some(now + wait);
         match &mut self.role {
             Behaviour::Viewer(v) => v.playlist(&f.media),
             Behaviour::Seeder => f.seeder.playlist(&f.media),

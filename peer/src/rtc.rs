@@ -16,7 +16,7 @@ use webrtc::peer_connection::{
     RTCIceGatheringState, RTCIceServer, RTCPeerConnectionState, RTCSessionDescription,
 };
 
-use crate::io::{IoEvent, IoSender, RateLimit};
+use crate::io::{finish, IoEvent, IoSender, RateLimit};
 
 /// Longest wait for ICE gathering; a slow STUN server must not hold an offer back.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(2);
@@ -48,6 +48,8 @@ struct Conn {
 #[derive(Default)]
 pub struct Peers {
     conns: HashMap<u32, Conn>,
+    /// Connections closing.
+    closing: Vec<JoinHandle<()>>,
 }
 
 impl Peers {
@@ -92,21 +94,22 @@ impl Peers {
         }
     }
 
-    /// Closes connection `id`; nothing more is reported about it.
+    /// Closes connection `id` (its task closes it); its later events are stale.
     pub fn close(&mut self, id: u32) {
         if let Some(c) = self.conns.remove(&id) {
-            // The task closes the connection itself; a stuck one is cut off.
-            if c.commands.send(Command::Close).is_err() {
-                c.task.abort();
-            }
+            let _ = c.commands.send(Command::Close);
+            self.closing.retain(|t| !t.is_finished());
+            self.closing.push(c.task);
         }
     }
 
-    pub fn close_all(&mut self) {
+    /// Closes every connection and waits (briefly) until they are closed.
+    pub async fn close_all(&mut self) {
         let ids: Vec<u32> = self.conns.keys().copied().collect();
         for id in ids {
             self.close(id);
         }
+        finish(std::mem::take(&mut self.closing)).await;
     }
 }
 

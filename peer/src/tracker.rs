@@ -3,6 +3,7 @@
 //! frames (the protocol crate's codec) both ways and reports open and close.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use swarmcast_loader::engine::{TrackerReply, TrackerRequest};
@@ -14,7 +15,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::io::{IoEvent, IoSender};
+use crate::io::{finish, IoEvent, IoSender};
+
+/// A tracker that does not complete the WebSocket handshake in this time is
+/// reported closed (the engine then retries with backoff).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Socket {
     outbox: mpsc::UnboundedSender<String>,
@@ -25,6 +30,8 @@ struct Socket {
 #[derive(Default)]
 pub struct Trackers {
     sockets: HashMap<u32, Socket>,
+    /// Sockets still sending what was queued before their close.
+    closing: Vec<JoinHandle<()>>,
 }
 
 impl Trackers {
@@ -33,8 +40,14 @@ impl Trackers {
         self.close(id);
         let (outbox, mut queued) = mpsc::unbounded_channel::<String>();
         let task = tokio::spawn(async move {
-            let ws = match tokio_tungstenite::connect_async(url.as_str()).await {
-                Ok((ws, _)) => ws,
+            let connect = tokio_tungstenite::connect_async(url.as_str());
+            let ws = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+                Ok(Ok((ws, _))) => ws,
+                Ok(Err(e)) => {
+                    tracing::debug!(%url, error = %e, "tracker connect failed");
+                    events.send(IoEvent::TrackerClosed(id));
+                    return;
+                }
                 Err(e) => {
                     tracing::debug!(%url, error = %e, "tracker connect failed");
                     events.send(IoEvent::TrackerClosed(id));
@@ -46,7 +59,11 @@ impl Trackers {
             loop {
                 tokio::select! {
                     text = queued.recv() => {
-                        let Some(text) = text else { break };
+                        // Closed by the node: what it queued is sent, then a close frame.
+                        let Some(text) = text else {
+                            let _ = tx.send(Message::Close(None)).await;
+                            break;
+                        };
                         if tx.send(Message::text(text)).await.is_err() {
                             break;
                         }
@@ -73,17 +90,22 @@ impl Trackers {
         }
     }
 
-    /// Closes socket `id`; nothing more is reported about it.
+    /// Closes socket `id` once the messages queued on it are sent (as a
+    /// browser's `WebSocket.close()` does); its later events are stale.
     pub fn close(&mut self, id: u32) {
         if let Some(s) = self.sockets.remove(&id) {
-            s.task.abort();
+            self.closing.retain(|t| !t.is_finished());
+            self.closing.push(s.task);
         }
     }
 
-    pub fn close_all(&mut self) {
-        for (_, s) in self.sockets.drain() {
-            s.task.abort();
+    /// Closes every socket and waits (briefly) for their last messages to go out.
+    pub async fn close_all(&mut self) {
+        let ids: Vec<u32> = self.sockets.keys().copied().collect();
+        for id in ids {
+            self.close(id);
         }
+        finish(std::mem::take(&mut self.closing)).await;
     }
 }
 

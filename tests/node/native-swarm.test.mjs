@@ -14,7 +14,8 @@ const WINDOW_MS = 16_000;
 
 let stack, seeder, viewers;
 before(async () => {
-  stack = await startStack();
+  // One small rendition keeps the test card cheap; the viewers play it.
+  stack = await startStack({ extraArgs: ["--renditions", "216p"] });
 });
 after(async () => {
   await viewers?.stop();
