@@ -61,6 +61,11 @@ test("a seeder and three native viewers: P2P bytes flow, the seeder alone fetche
   const a = await sample();
   await sleep(WINDOW_MS);
   const b = await sample();
+  // The peers publish their counters once a second: what they did up to the
+  // origin's sample is in theirs a second later.
+  await sleep(1500);
+  b.s = await seeder.metrics();
+  b.v = await viewers.metrics();
 
   const delta = (name, which, label) => sum(b[which], name, label) - sum(a[which], name, label);
   const newSegments = b.sn - a.sn;
@@ -79,9 +84,10 @@ test("a seeder and three native viewers: P2P bytes flow, the seeder alone fetche
   assert.equal(viewerHttp, 0, "viewers fetched no segment over HTTP");
   assert.ok(viewerP2p >= VIEWERS * (newSegments - 2), `viewers took ${viewerP2p} segments from peers`);
   assert.ok(p2pBytes > 0 && uploaded > 0, "segment bytes flowed over data channels");
-  // Every segment request the origin saw in the window was the seeder's,
-  // one per new segment (a load in flight at either edge may shift one).
-  assert.equal(originSegments, seederHttp, "the seeder is the origin's only segment client");
+  // The viewers loaded nothing over HTTP, so every segment request the
+  // origin saw was the seeder's: one per new segment (a load in flight at
+  // either edge of the window may shift the counts by one).
+  assert.ok(Math.abs(originSegments - newSegments) <= 1, `origin served ${originSegments} segment requests for ${newSegments} new segments`);
   assert.ok(Math.abs(seederHttp - newSegments) <= 1, `the seeder fetched each new segment once (${seederHttp} for ${newSegments})`);
   assert.equal(sum(b.v, "swarmcast_peer_late_deliveries_total"), 0, "no deadline misses");
 });
