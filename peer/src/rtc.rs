@@ -213,7 +213,7 @@ impl Link {
         }
         let offering = channel.is_some();
         // Non-trickle: the SDP goes out once gathering is complete (or timed out).
-        let _ = tokio::time::timeout(GATHER_TIMEOUT, async {
+        tokio::time::timeout(GATHER_TIMEOUT, async {
             while let Some(e) = pc_events.recv().await {
                 match e {
                     PcEvent::Gathered => break,
