@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 # The binaries that scripts, Node tests and browser tests start.
-RELEASE_BINS := -p swarmcast-tracker -p swarmcast-origin -p swarmcast-testcard
+RELEASE_BINS := -p swarmcast-tracker -p swarmcast-origin -p swarmcast-testcard -p swarmcast-peer
 
 .PHONY: help setup build wasm demo test test-rust test-node test-package test-browser lint
 

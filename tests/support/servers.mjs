@@ -197,3 +197,35 @@ export async function startVodStack(vodOptions, originOptions = {}) {
     throw e;
   }
 }
+
+/**
+ * Starts swarmcast-peer (`role` "seeder" or "viewer", `count` peers in the
+ * process) on the live stream `stream` with tracker `tracker`, WebRTC bound
+ * to loopback. Ready once /health answers; `metrics()` returns its
+ * Prometheus counters summed by name (see `promSum`).
+ */
+export async function startPeer(role, { stream, tracker, count = 1, extraArgs = [] }) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = [role, "--stream", stream, "--tracker", tracker, "--count", String(count)];
+  args.push("--listen", `127.0.0.1:${port}`, "--udp-bind", "127.0.0.1", ...extraArgs);
+  const ready = async () => (await fetch(`${url}/health`)).ok;
+  const proc = await startBinary("swarmcast-peer", args, ready);
+  const metrics = async () => parseProm(await (await fetch(`${url}/metrics`)).text());
+  return { ...proc, url, metrics };
+}
+
+/** The samples of a Prometheus text exposition, as `{ 'name{labels}': value }`. */
+export function parseProm(text) {
+  const samples = {};
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)/.exec(line);
+    if (m) samples[m[1]] = Number(m[2]);
+  }
+  return samples;
+}
+
+/** Samples of the origin's /metrics. */
+export async function originMetrics(origin) {
+  return parseProm(await (await fetch(`${origin.url}/metrics`)).text());
+}

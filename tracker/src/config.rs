@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
-use serde::{Deserialize, Serialize};
+use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Parser};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// Command line: the settings plus the two flags that are not settings.
 #[derive(Debug, Parser)]
@@ -150,22 +150,7 @@ impl Config {
 
     /// Applies a TOML file's values to every setting clap left at its default.
     fn overlay_file(self, text: &str, matches: &ArgMatches) -> anyhow::Result<Self> {
-        let file: toml::Table = toml::from_str(text)?;
-        let mut merged = toml::Table::try_from(&self)?;
-        let command = Cli::command();
-        for (key, value) in file {
-            // Unknown keys go through so that deserialising names them.
-            let known = command.get_arguments().any(|a| a.get_id() == key.as_str());
-            let from_user = known
-                && matches!(
-                    matches.value_source(&key),
-                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-                );
-            if !from_user {
-                merged.insert(key, value);
-            }
-        }
-        Ok(merged.try_into()?)
+        overlay_file(&self, text, &Cli::command(), matches)
     }
 
     /// The defaults as TOML, each key preceded by its flag's help text.
@@ -201,6 +186,32 @@ impl Config {
             n => n,
         }
     }
+}
+
+/// `settings` with a TOML file's values for every setting clap left at its
+/// default (flags and environment win). Unknown keys are errors. Also how
+/// swarmcast-peer reads its file.
+pub fn overlay_file<T: Serialize + DeserializeOwned>(
+    settings: &T,
+    text: &str,
+    command: &Command,
+    matches: &ArgMatches,
+) -> anyhow::Result<T> {
+    let file: toml::Table = toml::from_str(text)?;
+    let mut merged = toml::Table::try_from(settings)?;
+    for (key, value) in file {
+        // Unknown keys go through so that deserialising names them.
+        let known = command.get_arguments().any(|a| a.get_id() == key.as_str());
+        let from_user = known
+            && matches!(
+                matches.value_source(&key),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            );
+        if !from_user {
+            merged.insert(key, value);
+        }
+    }
+    Ok(merged.try_into()?)
 }
 
 #[cfg(test)]
