@@ -4,8 +4,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-# The binaries that scripts, Node tests and browser tests start.
-RELEASE_BINS := -p swarmcast-tracker -p swarmcast-origin -p swarmcast-testcard -p swarmcast-peer
+# The binaries `make demo` and the benchmarks start, built for release.
+RELEASE_BINS := -p swarmcast-tracker -p swarmcast-origin -p swarmcast-testcard
+# The binaries the Node and browser tests start: debug builds, which reuse what
+# `cargo test` compiled (a release build of the native peer's WebRTC stack
+# alone would take longer than all the tests). tests/support/servers.mjs
+# reads SWARMCAST_BIN_DIR.
+TEST_BINS := $(RELEASE_BINS) -p swarmcast-peer
+test-node test-browser: export SWARMCAST_BIN_DIR := $(CURDIR)/target/debug
 
 .PHONY: help setup build wasm demo test test-rust test-node test-package test-browser lint
 
@@ -36,7 +42,7 @@ test-rust:
 	cargo test --workspace
 
 test-node:
-	cargo build --release $(RELEASE_BINS)
+	cargo build $(TEST_BINS)
 	node --test --test-concurrency=1 tests/node/
 
 # The npm package alone (also part of test-node): tarball, every bundler, tsc.
@@ -45,6 +51,6 @@ test-package: wasm
 
 # Firefox needs a namespace with a veth pair (see scripts/in-netns.sh).
 test-browser:
-	cargo build --release $(RELEASE_BINS)
+	cargo build $(TEST_BINS)
 	scripts/in-netns.sh node --test --test-concurrency=1 tests/browser/
 	scripts/in-netns.sh --veth node --test --test-concurrency=1 tests/firefox/
