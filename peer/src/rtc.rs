@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use rtc_ice::mdns::MulticastDnsMode;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
     RTCIceGatheringState, RTCIceServer, RTCPeerConnectionState, RTCSessionDescription,
+    SettingEngineBuilder,
 };
 
 use crate::io::{finish, IoEvent, IoSender, RateLimit};
@@ -168,7 +170,18 @@ impl Link {
                 ..Default::default()
             })
             .collect();
-        let pc = PeerConnectionBuilder::new()
+        let mut builder = PeerConnectionBuilder::new();
+        if self.setup.bind.is_loopback() {
+            // mDNS (browsers' `.local` host candidates) needs multicast, which
+            // loopback lacks: joining the group fails and takes the connection
+            // down. On loopback every browser candidate is a plain address.
+            builder = builder.with_setting_engine(
+                SettingEngineBuilder::new()
+                    .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+                    .build(),
+            );
+        }
+        let pc = builder
             .with_configuration(
                 RTCConfigurationBuilder::new()
                     .with_ice_servers(ice_servers)

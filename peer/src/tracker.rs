@@ -120,6 +120,7 @@ fn encode(message: &TrackerRequest) -> String {
             numwant: a.numwant,
             uploaded: a.uploaded,
             downloaded: a.downloaded,
+            p2p_downloaded: a.p2p_downloaded,
             left: a.left,
             offers: a
                 .offers
