@@ -210,7 +210,9 @@ impl Sim {
             } else {
                 u64::MAX
             };
-            let slow = (sim.rand() % 1000) as f64 / 1000.0 < sim.cfg.slow_share;
+            // Drawn only when asked for, so other runs keep their random sequence.
+            let slow = sim.cfg.slow_share > 0.0
+                && (sim.rand() % 1000) as f64 / 1000.0 < sim.cfg.slow_share;
             let uplink = if slow {
                 sim.cfg.slow_uplink
             } else {
@@ -660,7 +662,8 @@ impl Sim {
                     return;
                 }
                 self.nodes[i].links.insert(conn, (j, cj));
-                let open = now + 2 * self.latency(i, j);
+                // DTLS and SCTP handshakes: a round trip and then some.
+                let open = now + 10 + 2 * self.latency(i, j);
                 self.at(open, Ev::Input(i, Input::ChannelOpen { conn }));
                 self.at(open, Ev::Input(j, Input::ChannelOpen { conn: cj }));
             }
