@@ -28,6 +28,9 @@ impl Origin {
 
     /// As [`Origin::start`], with extra environment variables.
     pub fn start_with_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Self {
+        // In a workspace build reqwest carries the native peer's
+        // `rustls-no-provider`: even plain-HTTP clients need a provider then.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut child = Command::new(env!("CARGO_BIN_EXE_swarmcast-origin"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
