@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN_DIR = process.env.SWARMCAST_BIN_DIR ?? path.join(REPO, "target/release");
+/** Where the binaries are: `make test` points this at the debug builds. */
+export const BIN_DIR = process.env.SWARMCAST_BIN_DIR ?? path.join(REPO, "target/release");
 
 /** Directories every test page needs: the built loader, hls.js and the test player page. */
 export const STANDARD_MOUNTS = {
@@ -44,7 +45,7 @@ export async function freePort() {
 }
 
 /**
- * Runs one binary from target/release in its own process group. Resolves once
+ * Runs one binary from BIN_DIR in its own process group. Resolves once
  * `ready()` succeeds; rejects (after killing it) if it exits or times out first.
  */
 async function startBinary(name, args, ready, { timeoutMs = 30_000, quiet = true } = {}) {

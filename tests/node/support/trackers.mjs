@@ -1,16 +1,16 @@
 // Starts the trackers the node tests talk to, each on 127.0.0.1 with a free port:
 // the reference (bittorrent-tracker's Server, WebSocket only) in this process,
-// and target/release/swarmcast-tracker as a child process. Both return
-// { name, url, close() } so a test can run one script against either.
+// and swarmcast-tracker (from $SWARMCAST_BIN_DIR, else target/release) as a
+// child process. Both return { name, url, close() } so a test can run one
+// script against either.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Server from 'bittorrent-tracker/server'
+import { BIN_DIR } from '../../support/servers.mjs'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
-export const TRACKER_BIN = path.join(ROOT, 'target/release/swarmcast-tracker')
+export const TRACKER_BIN = path.join(BIN_DIR, 'swarmcast-tracker')
 
 export async function freePort () {
   const srv = net.createServer()
@@ -52,7 +52,7 @@ async function waitForPort (port, child, deadlineMs) {
 
 export async function startSwarmcast (extraArgs = []) {
   if (!existsSync(TRACKER_BIN)) {
-    throw new Error(`${TRACKER_BIN} is missing: run \`cargo build --release -p swarmcast-tracker\` first`)
+    throw new Error(`${TRACKER_BIN} is missing: run \`cargo build -p swarmcast-tracker\` (debug, with SWARMCAST_BIN_DIR=target/debug) or \`cargo build --release -p swarmcast-tracker\` first`)
   }
   const port = await freePort()
   const child = spawn(TRACKER_BIN, ['--listen', `127.0.0.1:${port}`, ...extraArgs], {
