@@ -36,17 +36,19 @@ fi
 
 # wasm-bindgen-cli must match the wasm-bindgen crate pinned in Cargo.lock exactly,
 # otherwise wasm-pack tries to fetch a matching binary from the internet.
+# Both tools are built unoptimised (--debug): that halves their build on a
+# fresh machine, and they run for seconds on a module this small.
 BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$BINDGEN_VERSION" ]; then
   log "cargo: installing wasm-bindgen-cli $BINDGEN_VERSION"
   # --locked can name a dependency version the registry mirror lacks; then let
   # cargo resolve the CLI's dependencies afresh.
-  cargo install --locked --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION" ||
-    cargo install --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION"
+  cargo install --debug --locked --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION" ||
+    cargo install --debug --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION"
 fi
 if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
   log "cargo: installing wasm-pack $WASM_PACK_VERSION"
-  cargo install --locked --quiet wasm-pack --version "$WASM_PACK_VERSION"
+  cargo install --debug --locked --quiet wasm-pack --version "$WASM_PACK_VERSION"
 fi
 
 # npm ci only when package-lock.json changed since the last install.

@@ -80,6 +80,9 @@ fn run(n: usize) {
     sim.run_until(WARMUP_MS);
     let (h0, p0) = downloaded(&sim);
     let (t0, i0) = (sim.tracker_messages, sim.inputs);
+    // Joining viewers fetch their first segments over HTTP before they have
+    // peers: amplification counts the measured window only.
+    let (o0, d0, handed0) = (sim.origin_bytes, sim.distinct_bytes(), sim.handed_bytes);
     let (mut behind_sum, mut behind_n, mut behind_max) = (0u64, 0u64, 0u64);
     for s in 1..=MEASURE_S {
         sim.run_until(WARMUP_MS + s * 1_000);
@@ -96,13 +99,13 @@ fn run(n: usize) {
     println!(
         "| {n} | {ratio:.3} | {ceiling:.3} | {:.2} | {:.2} | {} | {:.1} / {:.1} | {:.1} | {:.0} | {:.0} | {wall:.0} | {:.2} |",
         ratio / ceiling,
-        sim.origin_bytes as f64 / sim.distinct_bytes().max(1) as f64,
+        (sim.origin_bytes - o0) as f64 / (sim.distinct_bytes() - d0).max(1) as f64,
         sim.miss_count(),
         behind_sum as f64 / behind_n.max(1) as f64 / 1_000.0,
         behind_max as f64 / 1_000.0,
         (sim.tracker_messages - t0) as f64 / MEASURE_S as f64,
         (sim.inputs - i0) as f64 / wall,
         wall * 1e6 / (n as f64 * sim_s),
-        sim.handed_bytes as f64 / sim.origin_bytes.max(1) as f64,
+        (sim.handed_bytes - handed0) as f64 / (sim.origin_bytes - o0).max(1) as f64,
     );
 }

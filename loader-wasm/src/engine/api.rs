@@ -67,6 +67,9 @@ pub struct Config {
     pub http_downloads: usize,
     /// Maximum simultaneous P2P segment downloads.
     pub p2p_downloads: usize,
+    /// Peers we upload to at once; others asking meanwhile are refused
+    /// (`Absent`) and look for another holder.
+    pub upload_slots: usize,
     /// A segment needed within this time goes to HTTP if no peer transfer is
     /// already running for it ("urgent" window).
     pub http_window_ms: Millis,
@@ -116,6 +119,7 @@ impl Default for Config {
             max_peers: 20,
             http_downloads: 2,
             p2p_downloads: 4,
+            upload_slots: 2,
             http_window_ms: 2_000,
             p2p_window_ms: 30_000,
             seed_window_ms: 30_000,

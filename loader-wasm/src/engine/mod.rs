@@ -408,10 +408,17 @@ impl Engine {
                 // one no longer in our playlists is priced beyond any budget.
                 let media_ms = self.content.as_ref().and_then(|c| c.segment(key));
                 let media_ms = media_ms.map_or(u64::MAX, |s| s.info.duration_ms);
+                // Upload slots: a holder sending to every asker at once
+                // finishes none of them in time; a refused asker takes the
+                // segment from a peer that got it sooner, so a new segment
+                // spreads as a tree, doubling its holders every upload.
+                let slots_full =
+                    self.peers.values().filter(|p| p.uploading()).count() >= self.cfg.upload_slots;
                 let Some(peer) = self.peers.get_mut(&conn) else {
                     return;
                 };
                 let now = self.now;
+                let data = data.filter(|_| peer.uploading() || !slots_full);
                 let queued = data.is_some_and(|data| peer.queue_upload(req, data, media_ms, now));
                 if queued {
                     self.pump(conn);

@@ -27,6 +27,9 @@ const UPLOAD_BURST_MS: u64 = 60_000;
 
 /// Throughput assumed for a peer we have not measured yet (bytes per ms).
 const INITIAL_SPEED: f64 = 500.0;
+/// After a refusal (`Absent`: its upload slots are full, or it no longer
+/// holds the segment) we ask the peer nothing for this long.
+const REFUSED_BACKOFF_MS: Millis = 250;
 
 struct Upload {
     req: u32,
@@ -44,8 +47,12 @@ pub struct Peer {
     has: VecMap<u64, VecSet<u64>>,
     /// EWMA of measured download throughput, bytes per ms.
     pub speed: f64,
+    /// `speed` is measured, not the initial guess.
+    measured: bool,
     /// Our downloads running from this peer.
     pub downloads: usize,
+    /// It refused a request: not asked again before this.
+    refused_until: Millis,
     pub down: u64,
     pub up: u64,
     /// Served in order; at most `MAX_UPLOADS`, so a Vec is enough.
@@ -55,6 +62,8 @@ pub struct Peer {
     credit_at: Millis,
     /// Our estimate of the channel's `bufferedAmount`.
     buffered: usize,
+    /// A finished upload's last bytes still sit in the channel's buffer.
+    draining: bool,
 }
 
 impl Peer {
@@ -65,18 +74,31 @@ impl Peer {
             offered,
             has: VecMap::default(),
             speed: INITIAL_SPEED,
+            measured: false,
             downloads: 0,
+            refused_until: 0,
             down: 0,
             up: 0,
             uploads: Vec::new(),
             credit_ms: UPLOAD_BURST_MS,
             credit_at: now,
             buffered: 0,
+            draining: false,
         }
     }
 
     pub fn ready(&self) -> bool {
         self.peer_id.is_some()
+    }
+
+    /// Whether we may send it a request now.
+    pub fn askable(&self, now: Millis) -> bool {
+        self.ready() && now >= self.refused_until
+    }
+
+    /// It answered a request `Absent`.
+    pub fn refused(&mut self, now: Millis) {
+        self.refused_until = now + REFUSED_BACKOFF_MS;
     }
 
     pub fn send(&mut self, msg: &Message, out: &mut VecDeque<Output>) {
@@ -91,7 +113,14 @@ impl Peer {
     /// Folds one finished transfer into the speed estimate.
     pub fn record_speed(&mut self, bytes: usize, elapsed_ms: u64) {
         let sample = bytes as f64 / elapsed_ms.max(1) as f64;
-        self.speed = 0.7 * self.speed + 0.3 * sample;
+        // The first measurement replaces the guess outright: a slow peer
+        // must not keep the optimistic initial speed for several transfers.
+        self.speed = if self.measured {
+            0.7 * self.speed + 0.3 * sample
+        } else {
+            sample
+        };
+        self.measured = true;
     }
 
     /// Queues a whole segment lasting `media_ms` for upload; sent by
@@ -111,6 +140,12 @@ impl Peer {
             offset: 0,
         });
         true
+    }
+
+    /// Whether we are sending it a segment (it holds one of our upload
+    /// slots) until the channel drains to its low-water mark.
+    pub fn uploading(&self) -> bool {
+        !self.uploads.is_empty() || self.draining
     }
 
     pub fn has(&self, key: SegmentKey) -> bool {
@@ -143,11 +178,6 @@ impl Peer {
         }
     }
 
-    /// The peer turned out not to hold `key` after all.
-    pub fn forget(&mut self, key: SegmentKey) {
-        self.apply_have(key.stream, &[], &[key.sn]);
-    }
-
     pub fn cancel_upload(&mut self, req: u32) {
         self.uploads.retain(|u| u.req != req);
     }
@@ -155,6 +185,7 @@ impl Peer {
     /// The browser reported `bufferedamountlow`.
     pub fn drained(&mut self, low_water: usize) {
         self.buffered = self.buffered.min(low_water);
+        self.draining = false;
     }
 
     /// Sends queued chunks until the channel's buffer reaches `high_water`.
@@ -182,6 +213,7 @@ impl Peer {
             up.offset = end;
             if up.offset >= up.data.len() {
                 self.uploads.remove(0);
+                self.draining = true;
             }
             self.send(&msg, out);
         }

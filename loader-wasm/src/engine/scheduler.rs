@@ -41,7 +41,7 @@ impl Engine {
         let holders: Vec<(ConnId, f64)> = self
             .peers
             .values()
-            .filter(|p| p.ready() && p.has(key) && p.downloads < PER_PEER_DOWNLOADS)
+            .filter(|p| p.askable(self.now) && p.has(key) && p.downloads < PER_PEER_DOWNLOADS)
             .map(|p| (p.conn, p.speed.max(1.0)))
             .collect();
         let sum: f64 = holders.iter().map(|h| h.1).sum();
@@ -83,10 +83,11 @@ impl Engine {
         self.now >= seen + rank * self.cfg.seed_stagger_ms
     }
 
-    /// Whether a requested segment no peer holds yet is worth waiting for:
-    /// on a live stream, a peer said it is fetching it, or it is new and a
-    /// peer ranked before us may still seed it. Otherwise hls.js would wait
-    /// for nothing and its forward buffer would shrink.
+    /// Whether a requested segment no peer can send us now is worth waiting
+    /// for: on a live stream, a peer holds it (and refused us while its
+    /// upload slots are full), a peer said it is fetching it, or it is new
+    /// and a peer ranked before us may still seed it. Otherwise hls.js would
+    /// wait for nothing and its forward buffer would shrink.
     fn peer_may_bring(&self, key: SegmentKey) -> bool {
         let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
             return false;
@@ -98,9 +99,10 @@ impl Engine {
             .peer_fetching
             .get(&key)
             .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS);
+        let held = self.peers.values().any(|p| p.has(key));
         let rank = self.seed_rank(key);
         let seen = stream.segment(key.sn).map_or(self.now, |s| s.seen);
-        claimed || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
+        held || claimed || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
     }
 
     /// Starts whatever transfers are due now, over the streams being played.
@@ -175,26 +177,25 @@ impl Engine {
         }
     }
 
-    /// Abandons silent or too-slow peers and stalled HTTP fetches.
+    /// Abandons silent or too-slow peers and stalled HTTP fetches. A peer
+    /// that would finish inside the urgent window is left early, for a
+    /// faster holder (or HTTP, should none come in time); one that would
+    /// finish after the deadline, with half the window left, for HTTP.
     pub(super) fn check_stalls(&mut self) {
-        let mut to_http = Vec::new();
-        let mut dead_http = Vec::new();
+        let (mut to_http, mut reroute, mut dead_http) = (Vec::new(), Vec::new(), Vec::new());
         for (&key, d) in self.downloads.iter() {
             let silent = self.now.saturating_sub(d.last_progress);
             match d.peer() {
                 Some(_) => {
                     let ttd = self.time_to_deadline(key);
-                    let too_slow = match (ttd, d.total) {
-                        (Some(t), Some(total)) if t < self.cfg.http_window_ms as i64 / 2 => {
-                            let elapsed = (self.now - d.started).max(1) as f64;
-                            let rate = d.buf.len() as f64 / elapsed;
-                            let left = (total as usize - d.buf.len()) as f64;
-                            left > rate * t.max(0) as f64
-                        }
-                        _ => false,
-                    };
-                    if silent >= self.cfg.peer_timeout_ms || too_slow {
+                    let late =
+                        |margin: i64| ttd.is_some_and(|t| !d.finishes_within(t - margin, self.now));
+                    let window = self.cfg.http_window_ms as i64;
+                    let near = ttd.is_some_and(|t| t < window / 2);
+                    if silent >= self.cfg.peer_timeout_ms || (near && late(0)) {
                         to_http.push(key);
+                    } else if d.rate_known(self.now) && late(window / 2) {
+                        reroute.push(key);
                     }
                 }
                 None if silent >= self.cfg.http_timeout_ms => dead_http.push(key),
@@ -203,6 +204,9 @@ impl Engine {
         }
         for key in to_http {
             self.fallback_to_http(key);
+        }
+        for key in reroute {
+            self.leave_slow_peer(key);
         }
         for key in dead_http {
             self.abort_download(key);

@@ -947,3 +947,127 @@ fn fetching_claims_are_bounded() {
         .peer_fetching
         .contains_key(&SegmentKey { stream, sn: 999 }));
 }
+
+/// Remote peers with distinct ids.
+fn remote(n: u8) -> PeerId {
+    let mut id = *b"-SC0100-remote000000";
+    id[19] = n;
+    id
+}
+
+#[test]
+fn uploads_go_to_two_askers_at_once_and_others_are_refused_until_one_drains() {
+    let mut r = Rig::new(Config::default());
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    let conns: Vec<ConnId> = (0..3).map(|n| r.connect(remote(n))).collect();
+    for (i, &conn) in conns.iter().enumerate() {
+        let out = r.peer_says(conn, ask(i as u32, 12));
+        let refused = sent(&out, conn).contains(&Message::Absent { req: i as u32 });
+        assert_eq!(refused, i == 2, "asker {i}");
+    }
+    // An asker already served may queue more: it holds its slot.
+    let out = r.peer_says(conns[0], ask(7, 12));
+    assert_eq!(uploads_started(&out, conns[0]), 1);
+    // Once a served channel drains, the slot is free again.
+    r.input(Input::ChannelBufferedLow { conn: conns[1] });
+    let out = r.peer_says(conns[2], ask(8, 12));
+    assert_eq!(uploads_started(&out, conns[2]), 1);
+}
+
+/// Live, playing 6 s before segment 14, which two peers hold; the first one
+/// asked refuses (its upload slots are full).
+fn refused_by_the_first_holder() -> (Rig, [ConnId; 2], Vec<Output>) {
+    let mut r = Rig::new(not_a_seeder());
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: true,
+    });
+    let conns = [r.connect(remote(1)), r.connect(remote(2))];
+    let mut out = r.peer_says(conns[0], have(vec![14]));
+    out.extend(r.request(1, 14));
+    let Some(Message::Request { req, .. }) = sent(&out, conns[0]).pop() else {
+        panic!("expected a P2P request: {out:?}")
+    };
+    let out = r.peer_says(conns[0], Message::Absent { req });
+    (r, conns, out)
+}
+
+#[test]
+fn a_refusing_holder_is_waited_for_until_the_http_window() {
+    let (mut r, conns, out) = refused_by_the_first_holder();
+    assert!(
+        handed(&out).is_empty(),
+        "not HTTP while 6 s remain: {out:?}"
+    );
+    // It is asked again after a short back-off and, refusing every time,
+    // loses the segment to HTTP when it is due.
+    let (mut asked, mut handed_at) = (0, None);
+    for _ in 0..100 {
+        let mut out = r.advance(50);
+        for m in sent(&out.clone(), conns[0]) {
+            if let Message::Request { req, .. } = m {
+                asked += 1;
+                out.extend(r.peer_says(conns[0], Message::Absent { req }));
+            }
+        }
+        if !handed(&out).is_empty() {
+            handed_at = Some(r.now);
+            break;
+        }
+    }
+    let at = handed_at.expect("handed to hls.js before its deadline");
+    assert!(asked >= 4, "asked again after each back-off: {asked}");
+    let deadline = 28_000 - 22_000;
+    assert!(at < deadline && at + 2_100 >= deadline, "handed at {at} ms");
+}
+
+#[test]
+fn a_refused_request_goes_to_another_holder() {
+    let (mut r, conns, _) = refused_by_the_first_holder();
+    let out = r.peer_says(conns[1], have(vec![14]));
+    assert!(sent(&out, conns[1])
+        .iter()
+        .any(|m| matches!(m, Message::Request { segment: 14, .. })));
+}
+
+#[test]
+fn a_peer_too_slow_for_the_deadline_is_left_for_a_faster_holder() {
+    let mut r = Rig::new(not_a_seeder());
+    r.input(Input::Playback {
+        position_ms: 24_000,
+        playing: true,
+    });
+    let slow = r.connect(remote(1));
+    let mut out = r.peer_says(slow, have(vec![14]));
+    out.extend(r.request(1, 14));
+    let Some(Message::Request { req, .. }) = sent(&out, slow).pop() else {
+        panic!("expected a P2P request: {out:?}")
+    };
+    // 1 kB every 100 ms: 40 kB would take 4 s, past the 2 s urgent window.
+    let mut cancelled = false;
+    for i in 0..10u64 {
+        let chunk = body(14)[i as usize * 1_000..(i as usize + 1) * 1_000].to_vec();
+        r.peer_says(
+            slow,
+            Message::Data {
+                req,
+                offset: i * 1_000,
+                total: 40_000,
+                bytes: chunk,
+            },
+        );
+        let out = r.advance(100);
+        if sent(&out, slow).contains(&Message::Cancel { req }) {
+            cancelled = true;
+            assert!(handed(&out).is_empty(), "time is left for another peer");
+            break;
+        }
+    }
+    assert!(cancelled, "the slow transfer was left");
+    let fast = r.connect(remote(2));
+    let out = r.peer_says(fast, have(vec![14]));
+    assert!(sent(&out, fast)
+        .iter()
+        .any(|m| matches!(m, Message::Request { segment: 14, .. })));
+}

@@ -14,6 +14,9 @@ use super::{
     Output, Source,
 };
 
+/// A P2P transfer's rate is judged after this long from its first byte.
+const RATE_SAMPLE_MS: Millis = 250;
+
 pub enum Via {
     Http { fetch: FetchId },
     P2p { conn: ConnId, req: u32 },
@@ -54,6 +57,22 @@ impl Download {
             Via::P2p { conn, .. } => Some(conn),
             Via::Http { .. } => None,
         }
+    }
+
+    /// Whether, at the rate seen so far, the rest arrives within `ms`
+    /// (never, before the first byte).
+    pub fn finishes_within(&self, ms: i64, now: Millis) -> bool {
+        let Some(total) = self.total else {
+            return false;
+        };
+        let since = self.first_byte.unwrap_or(self.started);
+        let rate = self.buf.len() as f64 / now.saturating_sub(since).max(1) as f64;
+        (total as usize).saturating_sub(self.buf.len()) as f64 <= rate * ms.max(0) as f64
+    }
+
+    /// Whether bytes have flowed long enough to judge the rate by.
+    pub fn rate_known(&self, now: Millis) -> bool {
+        self.first_byte.is_some_and(|t| now >= t + RATE_SAMPLE_MS)
     }
 }
 
@@ -143,6 +162,20 @@ impl Engine {
         }
     }
 
+    /// Leaves a peer too slow to deliver `key` before the urgent window;
+    /// its measured speed makes the scheduler prefer other holders.
+    pub(super) fn leave_slow_peer(&mut self, key: SegmentKey) {
+        let Some(d) = self.downloads.get(&key) else {
+            return;
+        };
+        let (got, elapsed, conn) = (d.buf.len(), self.now - d.started, d.peer());
+        self.abort_download(key);
+        if let Some(p) = conn.and_then(|c| self.peers.get_mut(&c)) {
+            p.record_speed(got, elapsed);
+            p.refused(self.now);
+        }
+    }
+
     /// The segment whose HTTP transfer is `fetch`.
     fn fetching(&self, fetch: FetchId) -> Option<SegmentKey> {
         self.downloads
@@ -224,7 +257,7 @@ impl Engine {
             // A total that cannot fit beside the other transfers is not
             // buffered: the segment comes over HTTP instead.
             if total > room {
-                self.on_peer_absent(conn, req);
+                self.fallback_to_http(key);
                 return;
             }
             d.total = Some(total);
@@ -251,14 +284,18 @@ impl Engine {
         }
     }
 
+    /// The peer refused a request. Its have stays (a holder whose upload
+    /// slots are full refuses too); the scheduler picks another holder, waits
+    /// for one, or goes to HTTP, as for any segment.
     pub(super) fn on_peer_absent(&mut self, conn: ConnId, req: u32) {
         let Some(key) = self.requested_from(conn, req) else {
             return;
         };
+        self.downloads.remove(&key);
         if let Some(p) = self.peers.get_mut(&conn) {
-            p.forget(key);
+            p.downloads = p.downloads.saturating_sub(1);
+            p.refused(self.now);
         }
-        self.fallback_to_http(key);
     }
 
     /// A P2P transfer finished: store, announce, deliver.

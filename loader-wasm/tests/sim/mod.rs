@@ -142,6 +142,8 @@ struct Node {
     uplink_free: u64,
     /// conn -> (remote node, remote conn), once both ends exist.
     links: BTreeMap<ConnId, (usize, ConnId)>,
+    /// Bytes queued on each channel and not yet sent (`bufferedAmount`).
+    buffered: BTreeMap<ConnId, usize>,
     timer: Option<u64>,
     /// Segments that arrived, and whether in time.
     pub misses: Vec<u64>,
@@ -156,6 +158,8 @@ enum Ev {
     Tracker(usize, TrackerRequest),
     /// hls.js's own loader finished a request the engine handed to it.
     HlsLoaded(usize, RequestId, Vec<u8>),
+    /// A message of this many bytes left node's channel `conn`.
+    Sent(usize, ConnId, usize),
 }
 
 pub struct Sim {
@@ -237,6 +241,7 @@ impl Sim {
                 uplink,
                 uplink_free: 0,
                 links: BTreeMap::new(),
+                buffered: BTreeMap::new(),
                 timer: None,
                 misses: Vec::new(),
                 delivered: 0,
@@ -551,6 +556,17 @@ impl Sim {
                     }
                 }
                 Ev::Tracker(i, request) => self.tracker(i, request),
+                Ev::Sent(i, conn, len) => {
+                    // Like the browser: `bufferedamountlow` fires when the
+                    // buffered amount falls to the threshold.
+                    let low = self.cfg.engine.channel_low_water;
+                    let buffered = self.nodes[i].buffered.entry(conn).or_default();
+                    let crossed = *buffered > low && *buffered - len <= low;
+                    *buffered -= len;
+                    if crossed && self.nodes[i].alive {
+                        self.input(i, Input::ChannelBufferedLow { conn });
+                    }
+                }
                 Ev::HlsLoaded(i, req, data) => {
                     let waits = self.nodes[i].player.waiting.filter(|w| w.req == req);
                     if let (true, Some(w)) = (self.nodes[i].alive, waits) {
@@ -684,7 +700,8 @@ impl Sim {
                 let start = self.nodes[i].uplink_free.max(now);
                 let sent = start + data.len() as u64 / self.nodes[i].uplink;
                 self.nodes[i].uplink_free = sent;
-                self.at(sent, Ev::Input(i, Input::ChannelBufferedLow { conn }));
+                *self.nodes[i].buffered.entry(conn).or_default() += data.len();
+                self.at(sent, Ev::Sent(i, conn, data.len()));
                 self.at(
                     sent + self.latency(i, j),
                     Ev::Input(j, Input::ChannelMessage { conn: cj, data }),
