@@ -203,7 +203,7 @@ export async function startVodStack(vodOptions, originOptions = {}) {
  * Starts swarmcast-peer (`role` "seeder" or "viewer", `count` peers in the
  * process) on the live stream `stream` with tracker `tracker`, WebRTC bound
  * to loopback. Ready once /health answers; `metrics()` returns its
- * Prometheus counters summed by name (see `promSum`).
+ * Prometheus samples (see `parseProm`; `promSum` adds up a metric's series).
  */
 export async function startPeer(role, { stream, tracker, count = 1, extraArgs = [] }) {
   const port = await freePort();
@@ -224,6 +224,13 @@ export function parseProm(text) {
     if (m) samples[m[1]] = Number(m[2]);
   }
   return samples;
+}
+
+/** The sum of metric `name`'s series (of those whose labels include `label`, e.g. 'source="p2p"'). */
+export function promSum(samples, name, label = "") {
+  return Object.entries(samples)
+    .filter(([k]) => (k === name || k.startsWith(`${name}{`)) && k.includes(label))
+    .reduce((a, [, v]) => a + v, 0);
 }
 
 /** Samples of the origin's /metrics. */
