@@ -13,7 +13,6 @@ import { loadPlayer } from "../support/player.mjs";
 import { FragmentCheck } from "../support/integrity.mjs";
 
 const BYTES_WITHIN_MS = 30_000;
-const CHECK_EVERY_MS = 3_000; // live segments leave the origin with the window
 const METRICS_LAG_MS = 1_500; // swarmcast-peer updates /metrics once a second
 
 let stack, browser;
@@ -50,12 +49,7 @@ test("a page offering only mDNS candidates downloads from a seeder on its defaul
     const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, maxHttpDownloads: 0 };
     const player = await loadPlayer(context, page, origin.url, { src: origin.liveUrl, opts, record: true });
     const fragments = new FragmentCheck(player.recorded);
-    const fromPeers = async () => (await player.snapshot()).stats.p2pBytes > 0;
-    for (const end = Date.now() + BYTES_WITHIN_MS; !(await fromPeers()) && Date.now() < end; await sleep(CHECK_EVERY_MS)) {
-      await fragments.check();
-    }
-    await sleep(CHECK_EVERY_MS);
-    await fragments.check();
+    await fragments.checkUntil(async () => (await player.snapshot()).stats.p2pBytes > 0, BYTES_WITHIN_MS);
 
     const snap = await player.snapshot();
     const candidates = await page.evaluate(() => window.localCandidates);
