@@ -43,6 +43,7 @@ export function nativeFigures({ n, tabs, churners, seeder, samples, distinctByte
     playingMin: Math.min(...samples.map((s) => s.viewers.playing ?? 0)),
     peersPerViewer: mean((s) => (s.viewers.peers ?? 0) / n),
     trackerMessagesPerS: (b.trackerMessages - a.trackerMessages) / seconds,
+    trackerDropped: b.trackerDropped - a.trackerDropped,
     cpuPerPeer: d("cpuS") / seconds / n,
     rssPerPeerMiB: mean((s) => s.viewers.rssMiB ?? 0) / n,
     seederUploadBytes: b.seeder && a.seeder ? b.seeder.uploadBytes - a.seeder.uploadBytes : null,
@@ -74,11 +75,11 @@ export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seede
     `Native viewers (swarmcast-peer, release build) of the live test card (360p, 2 s segments)${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
     `Viewers join over ${rampS} s; ${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s; figures over a ${seconds} s window starting 10 s after the last join.`,
     "",
-    "| N | P2P ratio | ceiling | ratio ÷ ceiling | origin amplification | latency behind live (s) | deadline misses | stalls | peers per viewer | tracker msg/s (per viewer) | CPU per viewer (% of a core) | RSS per viewer (MiB) | load average |",
+    "| N | P2P ratio | ceiling | ratio ÷ ceiling | origin amplification | latency behind live (s) | deadline misses | stalls | peers per viewer | tracker msg/s (per viewer), dropped | CPU per viewer (% of a core) | RSS per viewer (MiB) | load average |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.n}${r.tabs ? ` + ${r.tabs} tabs` : ""}${r.seeder ? " + seeder" : ""} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.ceiling, 3)} | ${r.p2pRatio === null ? "–" : fmt(r.p2pRatio / r.ceiling, 3)} | ${fmt(r.amplification, 2)} | ${fmt(r.latencyS, 1)} | ${r.misses} | ${r.stalls} | ${fmt(r.peersPerViewer, 1)} | ${fmt(r.trackerMessagesPerS, 1)} (${fmt(r.trackerMessagesPerS / r.n, 2)}) | ${fmt(r.cpuPerPeer * 100, 2)} | ${fmt(r.rssPerPeerMiB, 1)} | ${fmt(r.load1, 1)} |`,
+        `| ${r.n}${r.tabs ? ` + ${r.tabs} tabs` : ""}${r.seeder ? " + seeder" : ""} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.ceiling, 3)} | ${r.p2pRatio === null ? "–" : fmt(r.p2pRatio / r.ceiling, 3)} | ${fmt(r.amplification, 2)} | ${fmt(r.latencyS, 1)} | ${r.misses} | ${r.stalls} | ${fmt(r.peersPerViewer, 1)} | ${fmt(r.trackerMessagesPerS, 1)} (${fmt(r.trackerMessagesPerS / r.n, 2)}), ${r.trackerDropped} | ${fmt(r.cpuPerPeer * 100, 2)} | ${fmt(r.rssPerPeerMiB, 1)} | ${fmt(r.load1, 1)} |`,
     ),
   ];
   const withTabs = rows.filter((r) => r.tabs > 0);

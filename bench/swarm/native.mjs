@@ -124,7 +124,10 @@ async function snapshot(stack, fleet, segments, tabs) {
     originSegmentBytes: promSum(origin, "swarmcast_origin_response_bytes_total", 'kind="segment"'),
     ownBytes: segments.ownBytes,
     segmentsListed: segments.sizes.size,
-    trackerMessages: promSum(tracker, "swarmcast_tracker_messages_total"),
+    // Announces, offers and answers relayed, scrapes, errors; "dropped" (a full send queue) apart.
+    trackerMessages:
+      promSum(tracker, "swarmcast_tracker_messages_total") - promSum(tracker, "swarmcast_tracker_messages_total", 'kind="dropped"'),
+    trackerDropped: promSum(tracker, "swarmcast_tracker_messages_total", 'kind="dropped"'),
     load1: os.loadavg()[0],
     tabs: tabsNow,
     ...peers,
