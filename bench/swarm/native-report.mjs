@@ -73,7 +73,7 @@ export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seede
   const pct = (x) => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
   const lines = [
     `Native viewers (swarmcast-peer, release build) of the live test card (360p, 2 s segments)${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
-    `Viewers join over ${rampS} s; ${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s; figures over a ${seconds} s window starting 10 s after the last join.`,
+    `Viewers join over ${rampS} s; ${churn > 0 ? `${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s` : "no churn"}; figures over a ${seconds} s window starting 10 s after the last join.`,
     "",
     "| N | P2P ratio | ceiling | ratio ÷ ceiling | origin amplification | latency behind live (s) | deadline misses | stalls | peers per viewer | tracker msg/s (per viewer), dropped | CPU per viewer (% of a core) | RSS per viewer (MiB) | load average |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
