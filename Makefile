@@ -49,8 +49,9 @@ test-node:
 test-package: wasm
 	node --test --test-concurrency=1 tests/node/package.test.mjs tests/node/bundlers.test.mjs tests/node/types.test.mjs
 
-# Firefox needs a namespace with a veth pair (see scripts/in-netns.sh).
+# Firefox, and Chromium as on a real network (mDNS candidates only), need a
+# namespace with a veth pair (see scripts/in-netns.sh).
 test-browser:
 	cargo build $(TEST_BINS)
 	scripts/in-netns.sh node --test --test-concurrency=1 tests/browser/
-	scripts/in-netns.sh --veth node --test --test-concurrency=1 tests/firefox/
+	scripts/in-netns.sh --veth node --test --test-concurrency=1 tests/firefox/ tests/veth/

@@ -46,10 +46,15 @@ ${parts.join("\n")}
 
 /** Writes the chart to `file` as PNG. */
 export async function writeChartPng(file, rows, opts) {
+  await svgToPng(file, chartSvg(rows, opts), { width: W, height: H });
+}
+
+/** Rasterises an SVG of `width` x `height` into the PNG `file` (at 2x). */
+export async function svgToPng(file, svg, { width, height }) {
   const { browser, close } = await launchBrowser();
   try {
-    const page = await browser.newPage({ viewport: { width: W, height: H }, deviceScaleFactor: 2 });
-    await page.setContent(`<body style="margin:0">${chartSvg(rows, opts)}</body>`);
+    const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 2 });
+    await page.setContent(`<body style="margin:0">${svg}</body>`);
     await writeFile(file, await page.locator("svg").screenshot());
   } finally {
     await close();

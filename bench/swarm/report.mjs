@@ -201,7 +201,8 @@ function x(a, b) {
   return `${(a / b).toFixed(2)}x`;
 }
 const mb = (bytes) => (bytes / 1e6).toFixed(1);
-function fmt(v, digits) {
+/** `v` with `digits` decimals, or – when there is no value. */
+export function fmt(v, digits) {
   return v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(digits);
 }
 function ratio(a, b) {

@@ -78,6 +78,10 @@ async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     }
     let engine_config = engine_config(role, &config);
     let http = http::client()?;
+    let mdns = rtc::multicast_dns_usable();
+    if !mdns {
+        info!("no multicast here: browsers' mDNS candidates are left to peer-reflexive ICE");
+    }
     let max_buffer_ms = config.max_buffer.as_millis() as u64;
     let stream = config.stream_url().clone();
     info!(?role, count = config.count, %stream, "starting");
@@ -100,6 +104,7 @@ async fn run(role: Role, config: Config) -> anyhow::Result<()> {
                 let rtc = RtcSetup {
                     ice_servers: config.ice_server.clone(),
                     bind: config.udp_bind,
+                    mdns,
                     low_water: engine_config.channel_low_water,
                     upload: RateLimit::new(bytes_per_second(config.upload_mbps)),
                     download: download.clone(),

@@ -236,7 +236,7 @@ impl Player {
                 targets.insert(req, (seg.url.clone(), seg.range));
                 out.push(Action::Engine(Input::SegmentRequest {
                     req,
-                    stream: media.url().to_string(),
+                    stream: media.name(),
                     sn,
                     url: seg.url.clone(),
                     range: seg.range,

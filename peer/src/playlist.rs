@@ -82,6 +82,13 @@ impl MediaStream {
         &self.url
     }
 
+    /// The stream's name for the engine, as the browser glue names a main
+    /// rendition (`streamName` in loader-wasm/js/swarmcast.js): any other
+    /// name is another stream id, whose segments pages never ask for.
+    pub fn name(&self) -> String {
+        format!("main {}", self.url)
+    }
+
     /// Takes a (re)load; returns whether it listed a segment not seen before.
     pub fn update(&mut self, m: &MediaPlaylist) -> Result<bool, PlaylistError> {
         let first = m.media_sequence;
@@ -151,7 +158,7 @@ impl MediaStream {
     pub fn engine_playlist(&self) -> Playlist {
         Playlist {
             manifest_url: self.manifest.to_string(),
-            stream: self.url.to_string(),
+            stream: self.name(),
             kind: StreamKind::Main,
             live: self.live,
             segments: self.segments.clone(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use rtc_ice::mdns::MulticastDnsMode;
+use rtc_mdns::MulticastSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
@@ -29,6 +30,9 @@ pub struct RtcSetup {
     pub ice_servers: Vec<String>,
     /// Local address the UDP sockets bind to (port chosen by the system).
     pub bind: IpAddr,
+    /// Whether browsers' mDNS (`.local`) host candidates are resolved (see
+    /// [`multicast_dns_usable`]).
+    pub mdns: bool,
     /// `bufferedamountlow` threshold (the engine's `channel_low_water`).
     pub low_water: usize,
     pub upload: RateLimit,
@@ -115,6 +119,17 @@ impl Peers {
     }
 }
 
+/// Whether this host can resolve browsers' mDNS (`.local`) host candidates.
+/// webrtc-rs opens an mDNS socket for each connection and fails the
+/// connection if that socket cannot join the multicast group (a host or
+/// namespace without a multicast route, e.g. loopback only), so this opens
+/// one the same way, once. Without mDNS a browser that offers only `.local`
+/// candidates still connects: its connectivity checks reach our host
+/// candidates and ICE pairs with the address they came from (peer-reflexive).
+pub fn multicast_dns_usable() -> bool {
+    MulticastSocket::new().into_std().is_ok()
+}
+
 /// What the connection's event handler passes to its task.
 enum PcEvent {
     Gathered,
@@ -171,10 +186,7 @@ impl Link {
             })
             .collect();
         let mut builder = PeerConnectionBuilder::new();
-        if self.setup.bind.is_loopback() {
-            // mDNS (browsers' `.local` host candidates) needs multicast, which
-            // loopback lacks: joining the group fails and takes the connection
-            // down. On loopback every browser candidate is a plain address.
+        if !self.setup.mdns {
             builder = builder.with_setting_engine(
                 SettingEngineBuilder::new()
                     .with_multicast_dns_mode(MulticastDnsMode::Disabled)

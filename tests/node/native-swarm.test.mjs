@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startStack, startPeer, originMetrics, playlistSegments } from "../support/servers.mjs";
+import { startStack, startPeer, originMetrics, playlistSegments, promSum } from "../support/servers.mjs";
 
 const VIEWERS = 3;
 const WINDOW_MS = 16_000;
@@ -22,11 +22,6 @@ after(async () => {
   await seeder?.stop();
   await stack?.stop();
 });
-
-const sum = (samples, name, label = "") =>
-  Object.entries(samples)
-    .filter(([k]) => (k === name || k.startsWith(`${name}{`)) && k.includes(label))
-    .reduce((a, [, v]) => a + v, 0);
 
 async function newestSn(url) {
   const uris = await playlistSegments(url);
@@ -52,7 +47,7 @@ test("a seeder and three native viewers: P2P bytes flow, the seeder alone fetche
   const deadline = Date.now() + 30_000;
   for (;;) {
     const m = await viewers.metrics();
-    if (sum(m, "swarmcast_peer_playing") === VIEWERS && sum(m, "swarmcast_peer_connected_peers") >= VIEWERS) break;
+    if (promSum(m, "swarmcast_peer_playing") === VIEWERS && promSum(m, "swarmcast_peer_connected_peers") >= VIEWERS) break;
     assert.ok(Date.now() < deadline, `swarm did not form: ${JSON.stringify(m)}`);
     await sleep(500);
   }
@@ -67,7 +62,7 @@ test("a seeder and three native viewers: P2P bytes flow, the seeder alone fetche
   b.s = await seeder.metrics();
   b.v = await viewers.metrics();
 
-  const delta = (name, which, label) => sum(b[which], name, label) - sum(a[which], name, label);
+  const delta = (name, which, label) => promSum(b[which], name, label) - promSum(a[which], name, label);
   const newSegments = b.sn - a.sn;
   const originSegments = delta("swarmcast_origin_requests_total", "o", 'kind="segment"');
   const seederHttp = delta("swarmcast_peer_segments_total", "s", 'source="http"');
@@ -89,5 +84,5 @@ test("a seeder and three native viewers: P2P bytes flow, the seeder alone fetche
   // either edge of the window may shift the counts by one).
   assert.ok(Math.abs(originSegments - newSegments) <= 1, `origin served ${originSegments} segment requests for ${newSegments} new segments`);
   assert.ok(Math.abs(seederHttp - newSegments) <= 1, `the seeder fetched each new segment once (${seederHttp} for ${newSegments})`);
-  assert.equal(sum(b.v, "swarmcast_peer_late_deliveries_total"), 0, "no deadline misses");
+  assert.equal(promSum(b.v, "swarmcast_peer_late_deliveries_total"), 0, "no deadline misses");
 });

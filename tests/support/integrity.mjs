@@ -2,6 +2,7 @@
 // player page recorded (see `record` in player.mjs) against a direct fetch
 // from Node, without swarmcast, of the same URL and byte range.
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
@@ -82,6 +83,19 @@ export class FragmentCheck {
     const { differences, unverifiable } = await compareWithOrigin(fresh, this.digests);
     this.differences.push(...differences);
     this.unverifiable.push(...unverifiable);
+  }
+
+  /**
+   * Checks every `everyMs` until `condition()` holds (or `timeoutMs` has
+   * passed), then once more `everyMs` later, so that the fragments which made
+   * it hold have reached hls.js and are checked too.
+   */
+  async checkUntil(condition, timeoutMs, everyMs = 3000) {
+    for (const end = Date.now() + timeoutMs; !(await condition()) && Date.now() < end; await sleep(everyMs)) {
+      await this.check();
+    }
+    await sleep(everyMs);
+    await this.check();
   }
 
   /** What is wrong, as sentences; empty when every fragment matched. */

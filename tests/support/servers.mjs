@@ -202,14 +202,15 @@ export async function startVodStack(vodOptions, originOptions = {}) {
 /**
  * Starts swarmcast-peer (`role` "seeder" or "viewer", `count` peers in the
  * process) on the live stream `stream` with tracker `tracker`, WebRTC bound
- * to loopback. Ready once /health answers; `metrics()` returns its
- * Prometheus counters summed by name (see `promSum`).
+ * to `udpBind` (loopback unless told; null: the peer's default, every
+ * interface but loopback). Ready once /health answers; `metrics()` returns
+ * its Prometheus samples (see `parseProm`; `promSum` adds up a metric's series).
  */
-export async function startPeer(role, { stream, tracker, count = 1, extraArgs = [] }) {
+export async function startPeer(role, { stream, tracker, count = 1, udpBind = "127.0.0.1", extraArgs = [] }) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [role, "--stream", stream, "--tracker", tracker, "--count", String(count)];
-  args.push("--listen", `127.0.0.1:${port}`, "--udp-bind", "127.0.0.1", ...extraArgs);
+  args.push("--listen", `127.0.0.1:${port}`, ...(udpBind ? ["--udp-bind", udpBind] : []), ...extraArgs);
   const ready = async () => (await fetch(`${url}/health`)).ok;
   const proc = await startBinary("swarmcast-peer", args, ready);
   const metrics = async () => parseProm(await (await fetch(`${url}/metrics`)).text());
@@ -224,6 +225,13 @@ export function parseProm(text) {
     if (m) samples[m[1]] = Number(m[2]);
   }
   return samples;
+}
+
+/** The sum of metric `name`'s series (of those whose labels include `label`, e.g. 'source="p2p"'). */
+export function promSum(samples, name, label = "") {
+  return Object.entries(samples)
+    .filter(([k]) => (k === name || k.startsWith(`${name}{`)) && k.includes(label))
+    .reduce((a, [, v]) => a + v, 0);
 }
 
 /** Samples of the origin's /metrics. */

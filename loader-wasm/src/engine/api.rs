@@ -173,9 +173,11 @@ pub struct Playlist {
     /// The URL of the manifest the player opened (master or media): with its
     /// query, it names the swarm unless [`Config::swarm_id`] is set.
     pub manifest_url: String,
-    /// The stream's name, the same for every viewer of the content: the media
-    /// playlist's URL, or with [`Config::swarm_id`] its place and attributes
-    /// in the master playlist. Requests name their stream the same way.
+    /// The stream's name, the same for every viewer of the content and so in
+    /// every driver (browser glue, native peer): hls.js's playlist type and
+    /// the media playlist's URL (`main http://…/216p/stream.m3u8`), or with
+    /// [`Config::swarm_id`] its place and attributes in the master playlist.
+    /// Requests name their stream the same way.
     pub stream: String,
     pub kind: StreamKind,
     /// `true` for live (sliding, no `EXT-X-ENDLIST`).

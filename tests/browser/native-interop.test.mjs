@@ -1,0 +1,112 @@
+// Browsers and native peers are one swarm, on the live test card:
+// (a) a Chromium page downloads from a native seeder (swarmcast-peer), and
+//     every fragment the page's hls.js receives is the origin's bytes;
+// (b) a native viewer downloads from a Chromium page.
+// Both directions share one origin and tracker; each starts a fresh swarm of
+// its own peers (the previous ones have left).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startStack, startPeer, promSum } from "../support/servers.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { openPlayer } from "../support/player.mjs";
+import { FragmentCheck } from "../support/integrity.mjs";
+
+/** Once the page and the native peer are connected, segment bytes flow between them within this. */
+const BYTES_WITHIN_MS = 30_000;
+/** swarmcast-peer updates its /metrics once a second. */
+const METRICS_LAG_MS = 1_500;
+// One small rendition: the native viewer plays the first variant, so the
+// page plays the same one, and the test card costs less.
+const ONE_RENDITION = ["--renditions", "216p"];
+
+let stack, browser;
+before(async () => {
+  [stack, browser] = await Promise.all([startStack({ extraArgs: ONE_RENDITION }), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const waitForPeer = (player) =>
+  player.page.waitForFunction(() => window.player.events.some((e) => e.type === "peerconnect"), null, {
+    timeout: 30_000,
+    polling: 250,
+  });
+
+test("(a) a Chromium page downloads from a native seeder, byte-identical to the origin", { timeout: 90_000 }, async (t) => {
+  const { origin, tracker } = stack;
+  const seeder = await startPeer("seeder", { stream: origin.liveUrl, tracker: tracker.url });
+  let player;
+  try {
+    // Beside a seeder the page leaves prefetching new segments to it.
+    const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, maxHttpDownloads: 0 };
+    player = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts, record: true });
+    const fragments = new FragmentCheck(player.recorded);
+    await player.waitForProgress(1, 30_000);
+    await waitForPeer(player);
+    await fragments.checkUntil(async () => (await player.snapshot()).stats.p2pBytes > 0, BYTES_WITHIN_MS);
+
+    const snap = await player.snapshot();
+    const loaded = await player.events("segmentloaded");
+    const fromSeeder = new Set(loaded.filter((e) => e.detail.source === "p2p").map((e) => e.detail.url));
+    await sleep(METRICS_LAG_MS);
+    const uploaded = promSum(await seeder.metrics(), "swarmcast_peer_upload_bytes_total");
+    t.diagnostic(
+      `page: ${fragments.records.length} fragments, ${snap.stats.p2pBytes} B from peers, ` +
+        `${snap.stats.httpBytes} B over HTTP; seeder uploaded ${uploaded} B`,
+    );
+    assert.deepEqual(snap.fatal, [], "no fatal hls.js error");
+    assert.deepEqual(fragments.problems(), [], "every fragment hls.js received is the origin's bytes");
+    assert.ok(snap.stats.p2pBytes > 0, "the page took segment bytes from the native seeder");
+    assert.ok(
+      fragments.records.some((r) => fromSeeder.has(r.url)),
+      "fragments the seeder delivered were among those checked",
+    );
+    assert.ok(uploaded > 0, "the seeder uploaded");
+  } finally {
+    await player?.close();
+    await seeder.stop();
+  }
+});
+
+test("(b) a native viewer downloads from a Chromium page", { timeout: 90_000 }, async (t) => {
+  const { origin, tracker } = stack;
+  const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
+  const player = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
+  let viewer;
+  try {
+    await player.waitForProgress(1, 30_000);
+    // The viewer fetches no segment for the swarm, so what it does not take
+    // from the page it loads itself, when due.
+    viewer = await startPeer("viewer", {
+      stream: origin.liveUrl,
+      tracker: tracker.url,
+      extraArgs: ["--max-http-downloads", "0"],
+    });
+    await waitForPeer(player);
+    // Segments the engines elect the viewer to fetch come from the origin
+    // (at its deadline), the page's from the page: wait for one of those.
+    const p2pOf = (m) => promSum(m, "swarmcast_peer_download_bytes_total", 'source="p2p"');
+    for (const end = Date.now() + BYTES_WITHIN_MS; !(p2pOf(await viewer.metrics()) > 0) && Date.now() < end; ) {
+      await sleep(1000);
+    }
+
+    const m = await viewer.metrics();
+    const snap = await player.snapshot();
+    const p2p = p2pOf(m);
+    const http = promSum(m, "swarmcast_peer_download_bytes_total", 'source="http"');
+    t.diagnostic(
+      `native viewer: ${p2p} B from peers, ${http} B over HTTP; page: uploaded ${snap.stats.uploadBytes} B, ` +
+        `${snap.stats.p2pBytes} B from peers, ${snap.stats.httpBytes} B over HTTP`,
+    );
+    assert.deepEqual(snap.fatal, [], "no fatal hls.js error");
+    assert.ok(p2p > 0, "the native viewer took segment bytes from the page");
+    assert.ok(snap.stats.uploadBytes > 0, "the page uploaded");
+    assert.equal(promSum(m, "swarmcast_peer_stalls_total"), 0, "the native viewer never stalled");
+  } finally {
+    await viewer?.stop();
+    await player.close();
+  }
+});
