@@ -107,6 +107,10 @@ pub struct Config {
     pub validate_p2p: bool,
     /// TEST ONLY: flip bytes in every segment we upload.
     pub corrupt_uploads: bool,
+    /// This is a seeder (the native peer's `seeder` role): its peer id says
+    /// so, and viewers connected to it never fetch new segments over HTTP
+    /// for the swarm, only what is urgent.
+    pub seeder: bool,
 }
 
 impl Default for Config {
@@ -136,6 +140,7 @@ impl Default for Config {
             channel_low_water: 64 << 10,
             validate_p2p: false,
             corrupt_uploads: false,
+            seeder: false,
         }
     }
 }

@@ -40,9 +40,17 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// Client prefix in WebTorrent style (`-XXvvvv-`), then 12 printable chars.
-pub fn new_peer_id(rng: &mut Rng) -> PeerId {
+/// The client prefix of a seeder's peer id (a viewer's is `-SC0100-`): the
+/// super-peer an operator runs beside the origin says what it is this way,
+/// so viewers leave new segments to it (see `scheduler`).
+pub const SEEDER_PREFIX: &[u8; 8] = b"-SS0100-";
+
+pub fn new_peer_id(rng: &mut Rng, seeder: bool) -> PeerId {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut id = *b"-SC0100-000000000000";
+    if seeder {
+        id[..8].copy_from_slice(SEEDER_PREFIX);
+    }
     for b in &mut id[8..] {
         *b = ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize];
     }
@@ -161,8 +169,8 @@ mod tests {
     #[test]
     fn peer_ids_are_printable_and_distinct() {
         let mut rng = Rng::new(7);
-        let a = new_peer_id(&mut rng);
-        let b = new_peer_id(&mut rng);
+        let a = new_peer_id(&mut rng, false);
+        let b = new_peer_id(&mut rng, false);
         assert_ne!(a, b);
         assert!(a.starts_with(b"-SC0100-"));
         assert!(a.iter().all(|c| c.is_ascii_graphic()));
@@ -171,7 +179,7 @@ mod tests {
     #[test]
     fn rendezvous_spreads_seeding_across_peers() {
         let mut rng = Rng::new(1);
-        let peers: Vec<PeerId> = (0..6).map(|_| new_peer_id(&mut rng)).collect();
+        let peers: Vec<PeerId> = (0..6).map(|_| new_peer_id(&mut rng, false)).collect();
         let mut wins = [0u32; 6];
         for seg in 0..600 {
             let best = (0..6).min_by_key(|&i| rendezvous(&peers[i], seg)).unwrap();

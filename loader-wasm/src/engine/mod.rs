@@ -87,7 +87,7 @@ impl Engine {
     /// makes the peer id and every random choice. `now` is the current time.
     pub fn new(config: Config, seed: u64, now: Millis) -> Engine {
         let mut rng = Rng::new(seed);
-        let peer_id = identity::new_peer_id(&mut rng);
+        let peer_id = identity::new_peer_id(&mut rng, config.seeder);
         Engine {
             store: Store::new(config.memory_cap),
             signalling: Signalling::new(&config),

@@ -1071,3 +1071,31 @@ fn a_peer_too_slow_for_the_deadline_is_left_for_a_faster_holder() {
         .iter()
         .any(|m| matches!(m, Message::Request { segment: 14, .. })));
 }
+
+#[test]
+fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
+    // Seeding on (the default window): alone, this viewer would prefetch.
+    let mut r = Rig::new(Config::default());
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: true,
+    });
+    let mut seeder = *b"-SS0100-seederseeder";
+    seeder[..8].copy_from_slice(identity::SEEDER_PREFIX);
+    let conn = r.connect(seeder);
+    r.peer_says(conn, have(vec![10]));
+    let mut out = r.input(Input::Playlist(playlist(10..17)));
+    out.extend(r.request(1, 14));
+    out.extend(r.advance(3_500));
+    assert!(
+        fetches(&out).is_empty(),
+        "no prefetch for the swarm: {out:?}"
+    );
+    assert!(handed(&out).is_empty(), "waits while 2.5 s remain");
+    let out = r.advance(1_000);
+    assert_eq!(
+        handed(&out),
+        vec![RequestId(1)],
+        "HTTP stays the safety net"
+    );
+}
