@@ -108,8 +108,8 @@ pub struct Config {
     /// TEST ONLY: flip bytes in every segment we upload.
     pub corrupt_uploads: bool,
     /// This is a seeder (the native peer's `seeder` role): its peer id says
-    /// so, and viewers connected to it never fetch new segments over HTTP
-    /// for the swarm, only what is urgent.
+    /// so, and it ranks first for every segment among the viewers beside it
+    /// (see [`identity::rendezvous`](super::identity::rendezvous)).
     pub seeder: bool,
 }
 

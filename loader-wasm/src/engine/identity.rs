@@ -42,7 +42,7 @@ fn mix(mut z: u64) -> u64 {
 /// Client prefix in WebTorrent style (`-XXvvvv-`), then 12 printable chars.
 /// The client prefix of a seeder's peer id (a viewer's is `-SC0100-`): the
 /// super-peer an operator runs beside the origin says what it is this way,
-/// so viewers leave new segments to it (see `scheduler`).
+/// so viewers leave new segments to it (see [`rendezvous`]).
 pub const SEEDER_PREFIX: &[u8; 8] = b"-SS0100-";
 
 pub fn new_peer_id(rng: &mut Rng, seeder: bool) -> PeerId {
@@ -112,8 +112,12 @@ pub fn fingerprint(url: &str, range: Option<ByteRange>, by_file_name: bool) -> u
 
 /// Rendezvous score: the lowest-scoring peer among those that know each
 /// other is the segment's elected HTTP seeder. Every peer computes the same
-/// ranking without messages.
+/// ranking without messages. A seeder scores 0 for every segment: the
+/// viewers beside it never rank first, so they leave new segments to it.
 pub fn rendezvous(peer: &PeerId, segment: u64) -> u64 {
+    if peer.starts_with(SEEDER_PREFIX) {
+        return 0;
+    }
     let mut h = mix(segment ^ 0x5eed);
     for chunk in peer.chunks(8) {
         let mut w = [0u8; 8];
@@ -187,5 +191,17 @@ mod tests {
         }
         // Fair share is 100 each; allow generous noise.
         assert!(wins.iter().all(|&w| (50..160).contains(&w)), "{wins:?}");
+    }
+
+    #[test]
+    fn a_seeder_ranks_first_for_every_segment() {
+        let mut rng = Rng::new(3);
+        let seeder = new_peer_id(&mut rng, true);
+        assert!(seeder.starts_with(SEEDER_PREFIX));
+        let viewers: Vec<PeerId> = (0..20).map(|_| new_peer_id(&mut rng, false)).collect();
+        for seg in 0..500 {
+            let first = viewers.iter().map(|v| rendezvous(v, seg)).min().unwrap();
+            assert!(rendezvous(&seeder, seg) < first, "segment {seg}");
+        }
     }
 }

@@ -55,16 +55,6 @@ impl Engine {
         holders.last().map(|h| h.0)
     }
 
-    /// Whether a seeder that plays `stream` is among our peers: it fetches
-    /// each new segment at once, so we take them from it (or its tree).
-    fn seeder_plays(&self, stream: u64) -> bool {
-        self.peers.values().any(|p| {
-            p.plays(stream)
-                && p.peer_id
-                    .is_some_and(|id| id.starts_with(identity::SEEDER_PREFIX))
-        })
-    }
-
     /// Should we fetch segment `key` over HTTP for the swarm?
     fn should_seed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
         let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
@@ -82,7 +72,7 @@ impl Engine {
             .get(&key)
             .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS);
         let held = self.peers.values().any(|p| p.has(key));
-        if claimed || held || self.seeder_plays(key.stream) {
+        if claimed || held {
             return false;
         }
         let rank = self.seed_rank(key);
@@ -95,7 +85,7 @@ impl Engine {
 
     /// Whether a requested segment no peer can send us now is worth waiting
     /// for: on a live stream, a peer holds it (and refused us while its
-    /// upload slots are full) or a seeder will, a peer said it is fetching it, or it is new
+    /// upload slots are full), a peer said it is fetching it, or it is new
     /// and a peer ranked before us may still seed it. Otherwise hls.js would
     /// wait for nothing and its forward buffer would shrink.
     fn peer_may_bring(&self, key: SegmentKey) -> bool {
@@ -109,7 +99,7 @@ impl Engine {
             .peer_fetching
             .get(&key)
             .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS);
-        let held = self.peers.values().any(|p| p.has(key)) || self.seeder_plays(key.stream);
+        let held = self.peers.values().any(|p| p.has(key));
         let rank = self.seed_rank(key);
         let seen = stream.segment(key.sn).map_or(self.now, |s| s.seen);
         held || claimed || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)

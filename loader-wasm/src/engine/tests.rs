@@ -1086,6 +1086,12 @@ fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
     r.peer_says(conn, have(vec![10]));
     let mut out = r.input(Input::Playlist(playlist(10..17)));
     out.extend(r.request(1, 14));
+    // The seeder ranks first for every segment; it says it is fetching 14.
+    let fetching = Message::Fetching {
+        stream: identity::stream_id(STREAM),
+        segment: 14,
+    };
+    out.extend(r.peer_says(conn, fetching));
     out.extend(r.advance(3_500));
     assert!(
         fetches(&out).is_empty(),
