@@ -72,12 +72,12 @@ class PeerProcess {
 /**
  * N viewers: `n - churners` in one process for the whole run, `churners` in a
  * second process that `churn()` replaces with a fresh one (its viewers leave,
- * new ones join). With `seeder`, a seeder beside them, and the viewers leave
- * new segments to it (maxHttpDownloads 0, as pages beside a seeder would).
+ * new ones join). With `seeder`, a seeder beside them; viewers (and pages)
+ * recognise it by its peer id and leave new segments to it by themselves.
  */
 export class Fleet {
   constructor({ stream, tracker, n, churners, joinIntervalMs, seeder }) {
-    const viewerArgs = ["--join-interval", `${joinIntervalMs}ms`, ...(seeder ? ["--max-http-downloads", "0"] : [])];
+    const viewerArgs = ["--join-interval", `${joinIntervalMs}ms`];
     Object.assign(this, { stream, tracker, n, churners, viewerArgs, withSeeder: seeder });
     /** Every viewer process started, stopped ones included (their counts still count). */
     this.viewers = [];

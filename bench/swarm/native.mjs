@@ -94,8 +94,7 @@ async function mediaPlaylistOf(master) {
 
 /** Opens `count` Chromium pages playing the stream with swarmcast, in the fleet's swarm. */
 async function openTabs(browser, stack, count) {
-  // Beside a seeder, pages leave new segments to it, as the native viewers do.
-  const swarmcast = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] }, ...(opts.seeder && { maxHttpDownloads: 0 }) };
+  const swarmcast = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] } };
   const tabs = [];
   for (let i = 0; i < count; i++) {
     tabs.push(await openPlayer(browser, stack.origin.url, { src: stack.origin.liveUrl, opts: swarmcast }));
