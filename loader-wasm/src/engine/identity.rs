@@ -39,12 +39,13 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Client prefix in WebTorrent style (`-XXvvvv-`), then 12 printable chars.
 /// The client prefix of a seeder's peer id (a viewer's is `-SC0100-`): the
 /// super-peer an operator runs beside the origin says what it is this way,
 /// so viewers leave new segments to it (see [`rendezvous`]).
 pub const SEEDER_PREFIX: &[u8; 8] = b"-SS0100-";
 
+/// Client prefix in WebTorrent style (`-XXvvvv-`: a viewer's, or
+/// [`SEEDER_PREFIX`]), then 12 printable chars.
 pub fn new_peer_id(rng: &mut Rng, seeder: bool) -> PeerId {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut id = *b"-SC0100-000000000000";
