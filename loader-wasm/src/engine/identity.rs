@@ -100,14 +100,18 @@ pub fn stream_id(name: &str) -> u64 {
 /// tokens in the query or the path, so it is the file name alone (the
 /// stream already tells renditions apart).
 pub fn fingerprint(url: &str, range: Option<ByteRange>, by_file_name: bool) -> u64 {
+    let url = url.as_bytes();
     let name = if by_file_name {
-        let path = url.split(['?', '#']).next().unwrap_or_default();
-        path.rsplit('/').next().unwrap_or_default()
+        // Bytes, not chars: the separators are ASCII.
+        let path_end = url.iter().position(|&b| b == b'?' || b == b'#');
+        let path = &url[..path_end.unwrap_or(url.len())];
+        let name_start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+        &path[name_start..]
     } else {
         url
     };
     let (start, end) = range.map_or((0, 0), |r| (r.start, r.end));
-    let h = fnv(FNV_START, name.as_bytes());
+    let h = fnv(FNV_START, name);
     mix(fnv(fnv(h, &start.to_le_bytes()), &end.to_le_bytes()))
 }
 

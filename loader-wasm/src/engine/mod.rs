@@ -530,8 +530,9 @@ fn haves(added: &[SegmentKey], removed: &[SegmentKey]) -> Vec<Message> {
             .map(|k| k.sn)
             .collect()
     };
-    streams
-        .into_iter()
-        .flat_map(|s| have_messages(s, &sns(added, s), &sns(removed, s)))
-        .collect()
+    let mut messages = Vec::new();
+    for s in streams {
+        messages.extend(have_messages(s, &sns(added, s), &sns(removed, s)));
+    }
+    messages
 }
