@@ -376,16 +376,18 @@ export class Swarmcast extends EventTarget {
 
   // P2P bytes are checked first: against the origin's published digest
   // (WebCrypto), then by validateSegment. A failed check makes the engine
-  // drop that peer and hand the request to hls.js's loader.
+  // drop that peer and hand the request to hls.js's loader; otherwise the
+  // engine hears that the peer's segment went through, checked or not.
   async #deliver(id, { loader, info, digest, frag }, bytes, peer, timing) {
-    if (peer != null && (digest || this.#options.validateSegment)) {
-      const ok = await this.#check(bytes, info, digest);
+    if (peer != null) {
+      const checked = !!(digest || this.#options.validateSegment);
+      const ok = !checked || (await this.#check(bytes, info, digest));
       if (this.#loads.get(id)?.loader !== loader) return; // aborted meanwhile
       if (!ok) {
         this.#call(() => this.#node?.reject(id));
         return;
       }
-      this.#call(() => this.#node?.accept(id));
+      this.#call(() => this.#node?.accept(id, checked));
     }
     this.#loads.delete(id);
     if (peer != null) this.#fromPeers.set(frag, digest ? 0 : id);
