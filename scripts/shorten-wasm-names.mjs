@@ -21,12 +21,22 @@ function rename(pattern, to, what) {
   if (hits === 0) throw new Error(`shorten-wasm-names: ${what} not found in ${glueFile}`);
 }
 
-for (const module of new Set(names.imports.map(([module]) => module))) {
+// A JS snippet (`#[wasm_bindgen(module = "/js/...")]`) is an import module of
+// its own, given whole in the imports object (`"./snippets/...": importN,`).
+// All modules are "a" now, so its functions join the main module's object,
+// under their short names.
+const snippets = new Map(); // module -> the glue's namespace variable for it
+glue = glue.replace(/^\s*"(\.\/snippets\/[^"]+)": (import\d+),\n/gm, (_, module, ns) => (snippets.set(module, ns), ""));
+const own = names.imports.filter(([module]) => !snippets.has(module));
+for (const [module, name, short] of names.imports.filter(([module]) => snippets.has(module))) {
+  rename("const import0 = {", (m) => `${m}\n${JSON.stringify(short)}: ${snippets.get(module)}.${name},`, "the main imports");
+}
+for (const module of new Set(own.map(([module]) => module))) {
   const key = `${JSON.stringify(module)}:`;
   if (!glue.includes(key)) throw new Error(`shorten-wasm-names: module ${module} not found in ${glueFile}`);
   glue = glue.split(key).join(`${JSON.stringify(SHORT_MODULE)}:`);
 }
-for (const [, name, short] of names.imports) {
+for (const [, name, short] of own) {
   // Import functions are the keys of the imports object, one per line.
   rename(new RegExp(`^(\\s*)${name}:`, "m"), (_, indent) => `${indent}${JSON.stringify(short)}:`, `import ${name}`);
 }

@@ -45,9 +45,13 @@ export function fragmentLoader(swarm, HttpLoader) {
       this.stats.loading.start = now();
       // The swarm sets this.request, and may answer before returning.
       if (!context.part && swarm.request(context, this)) {
-        // A swarm that has not answered by hls.js's own deadline hands the load to HTTP.
-        const timeout = loadConfig.loadPolicy?.maxLoadTimeMs || loadConfig.timeout;
-        if (timeout && this.request) this.timer = setTimeout(() => this.toHttp(false), timeout);
+        // Watchdog: the engine answers (bytes, or a hand-over to HTTP) well
+        // within the time hls.js gives a server for its first byte. A load it
+        // leaves unanswered that long goes to HTTP, and the swarm hears why.
+        const bound = loadConfig.loadPolicy?.maxTimeToFirstByteMs || loadConfig.timeout;
+        const request = this.request;
+        if (bound && request)
+          this.timer = setTimeout(() => (swarm.unanswered(request, bound), this.toHttp(false)), bound);
         return;
       }
       this.toHttp(false);

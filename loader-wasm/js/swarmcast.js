@@ -145,6 +145,7 @@ export class Swarmcast extends EventTarget {
   // hls.js Fragment -> how a peer delivered it: the request id (0 if it
   // matched a published digest); -1 once hls.js could not use it.
   #fromPeers = new WeakMap();
+  #unanswered = 0; // loads the engine left unanswered since it last answered one
 
   constructor(key, hls, options) {
     if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
@@ -176,10 +177,7 @@ export class Swarmcast extends EventTarget {
     const config = this.#hls?.config;
     if (config && this.#HttpLoader) config.fLoader = this.#HttpLoader === config.loader ? undefined : this.#HttpLoader;
     this.#hls = null;
-    const node = this.#node;
-    this.#node = null;
-    if (node) this.#call(() => (node.destroy(), node.free()));
-    this.#abandonEngine();
+    this.#stopEngine();
   }
 
   // --- used by the fragment loader ---
@@ -220,6 +218,18 @@ export class Swarmcast extends EventTarget {
     this.#loads.delete(id);
     this.#call(() => this.#node?.loaded(id, new Uint8Array(data)));
     this.#emit("segmentloaded", { ...load.info, bytes: data.byteLength, source: "http", peerId: null });
+  }
+
+  /**
+   * The engine left request `id` unanswered for `ms`; its loader goes to
+   * HTTP. An engine that leaves a second one unanswered without answering
+   * any in between is stopped, and every load goes to HTTP from then on.
+   */
+  unanswered(id, ms) {
+    this.#fail("engine", `no answer for ${this.#loads.get(id)?.info.url} in ${ms} ms: loaded over HTTP`);
+    if (++this.#unanswered < 2) return;
+    this.#fail("engine", "the engine stopped answering: loads go over HTTP");
+    this.#stopEngine();
   }
 
   /** Forgets a request: finished, aborted or timed out. */
@@ -342,6 +352,7 @@ export class Swarmcast extends EventTarget {
   #event(kind, id, a, b, c, value, text) {
     if (kind < 5) text = peerHex(text);
     const load = this.#loads.get(id);
+    if (kind < 2) this.#unanswered = 0;
     switch (kind) {
       case 0:
         if (load) this.#deliver(id, load, value, text, [a, b, c]);
@@ -376,16 +387,18 @@ export class Swarmcast extends EventTarget {
 
   // P2P bytes are checked first: against the origin's published digest
   // (WebCrypto), then by validateSegment. A failed check makes the engine
-  // drop that peer and hand the request to hls.js's loader.
+  // drop that peer and hand the request to hls.js's loader; otherwise the
+  // engine hears that the peer's segment went through, checked or not.
   async #deliver(id, { loader, info, digest, frag }, bytes, peer, timing) {
-    if (peer != null && (digest || this.#options.validateSegment)) {
-      const ok = await this.#check(bytes, info, digest);
+    if (peer != null) {
+      const checked = !!(digest || this.#options.validateSegment);
+      const ok = !checked || (await this.#check(bytes, info, digest));
       if (this.#loads.get(id)?.loader !== loader) return; // aborted meanwhile
       if (!ok) {
         this.#call(() => this.#node?.reject(id));
         return;
       }
-      this.#call(() => this.#node?.accept(id));
+      this.#call(() => this.#node?.accept(id, checked));
     }
     this.#loads.delete(id);
     if (peer != null) this.#fromPeers.set(frag, digest ? 0 : id);
@@ -437,6 +450,14 @@ export class Swarmcast extends EventTarget {
       this.#abandonEngine();
       return false;
     }
+  }
+
+  // Closes the engine's connections and frees it; its loads go to HTTP.
+  #stopEngine() {
+    const node = this.#node;
+    this.#node = null;
+    if (node) this.#call(() => (node.destroy(), node.free()));
+    this.#abandonEngine();
   }
 
   #abandonEngine() {

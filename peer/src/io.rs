@@ -28,6 +28,8 @@ pub enum IoEvent {
     OfferSdp(u32, String),
     AnswerSdp(u32, String),
     ChannelOpen(u32),
+    /// A hash of an open connection's remote address (see `rtc::remote_address`).
+    PeerAddress(u32, u32),
     ChannelMessage(u32, Vec<u8>),
     ChannelDrained(u32),
     /// The connection closed or failed, at whatever stage.

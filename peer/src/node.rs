@@ -170,6 +170,9 @@ impl Node {
                 *opened = true;
                 Input::ChannelOpen { conn: ConnId(id) }
             }),
+            IoEvent::PeerAddress(id, address) => {
+                conn(id, &self.open_conns).map(|conn| Input::PeerAddress { conn, address })
+            }
             IoEvent::ChannelMessage(id, data) => {
                 conn(id, &self.open_conns).map(|conn| Input::ChannelMessage { conn, data })
             }

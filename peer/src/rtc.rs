@@ -3,6 +3,7 @@
 //! Each connection is a task; decisions stay in the engine.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -291,7 +292,12 @@ impl Link {
                     Some(_) => {}
                 },
                 event = next_channel_event => match event {
-                    Some(DataChannelEvent::OnOpen) => self.events.send(IoEvent::ChannelOpen(self.id)),
+                    Some(DataChannelEvent::OnOpen) => {
+                        self.events.send(IoEvent::ChannelOpen(self.id));
+                        if let Some(address) = remote_address(pc).await {
+                            self.events.send(IoEvent::PeerAddress(self.id, address));
+                        }
+                    }
                     Some(DataChannelEvent::OnMessage(m)) => {
                         self.setup.download.take(m.data.len()).await;
                         self.events.send(IoEvent::ChannelMessage(self.id, m.data.to_vec()));
@@ -316,6 +322,21 @@ impl Link {
 /// drained, as the browser's `bufferedamountlow` would: otherwise a capped
 /// channel, whose bytes wait here rather than in the channel, would never
 /// report it.
+/// Where the peer is, for the engine's penalties: a hash (never 0) of the
+/// remote IP of the selected ICE candidate pair; `None` when there is none or
+/// the address is an mDNS name that hides it.
+async fn remote_address(pc: &impl PeerConnection) -> Option<u32> {
+    let ice = pc.sctp().await?.transport().ice_transport();
+    let pair = ice.get_selected_candidate_pair().await.ok()??;
+    let ip = &pair.remote().address;
+    if ip.is_empty() || ip.ends_with(".local") {
+        return None;
+    }
+    let mut hasher = DefaultHasher::new();
+    ip.hash(&mut hasher);
+    Some((hasher.finish() as u32).max(1))
+}
+
 fn spawn_writer(
     channel: Arc<dyn DataChannel>,
     mut queue: mpsc::UnboundedReceiver<Vec<u8>>,

@@ -1,7 +1,8 @@
-// The engine dies mid-playback (a wasm trap, e.g. out of memory): every
-// fragment hls.js was waiting for is completed by hls.js's own loader within
-// 1 s, an "error" event says why, later fragments go straight to HTTP, and
-// playback goes on. The trap is made from outside the package: the page wraps
+// The engine dies mid-playback (a wasm trap, e.g. out of memory), or stops
+// answering without trapping (a logic bug): every fragment hls.js was
+// waiting for is completed by hls.js's own loader within 1 s (of the trap,
+// or of the watchdog's bound), an "error" event says why, later fragments go
+// straight to HTTP, and playback goes on. The trap is made from outside the package: the page wraps
 // the wasm instance's exports (before swarmcast loads) so that, once armed,
 // every call into the engine throws the way a trapped instance does. It is
 // armed right after hls.js handed a fragment to swarmcast and the engine kept
@@ -127,4 +128,102 @@ test("an engine that traps mid-playback hands every pending fragment to hls.js w
   const { differences } = await compareWithOrigin(await viewer.recorded(), new OriginDigests());
   assert.deepEqual(differences, []);
   await Promise.all([seeder.close(), viewer.close()]);
+});
+
+// Runs in the page before any of its scripts: once `window.mute.at` is set,
+// the engine's answers to hls.js's requests (bytes, or "load it over HTTP")
+// never reach the glue. The engine itself runs on, without trapping. They
+// are its calls of the glue's event handler (the one import taking 9
+// arguments, the handler first) with event kind 0 or 1 (shell/events.rs).
+function muteEngineAnswers() {
+  window.mute = { at: 0, dropped: 0 };
+  const streaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = (source, imports) => {
+    const wrapped = {};
+    for (const [module, functions] of Object.entries(imports)) {
+      wrapped[module] = {};
+      for (const [name, f] of Object.entries(functions)) {
+        wrapped[module][name] =
+          typeof f !== "function"
+            ? f
+            : (...args) => {
+                const answer = args.length === 9 && typeof args[0] === "function" && args[2] <= 1;
+                if (window.mute.at && answer) return void window.mute.dropped++;
+                return f(...args);
+              };
+      }
+    }
+    return streaming.call(WebAssembly, source, wrapped);
+  };
+}
+
+// Runs in the page once it plays: records hls.js's fragment loads and mutes the engine.
+function recordLoadsAndMute() {
+  const { hls } = window.player;
+  const loads = (window.loads = new Map()); // "sn" -> { start, end }
+  hls.on("hlsFragLoading", (_, { frag }) => loads.set(frag.sn, { start: performance.now(), end: 0 }));
+  hls.on("hlsFragLoaded", (_, { frag }) => {
+    const l = loads.get(frag.sn);
+    if (l) l.end = performance.now();
+  });
+  window.mute.at = performance.now();
+}
+
+test("an engine that stops answering is given up: its loads finish over HTTP within 1 s of the watchdog's bound", { timeout: 90_000 }, async (t) => {
+  const { origin, tracker } = stack;
+  const bound = 3_000;
+  const policy = { maxTimeToFirstByteMs: bound, maxLoadTimeMs: 60_000 };
+  const retry = { maxNumRetry: 2, retryDelayMs: 500, maxRetryDelayMs: 1_000 };
+  const viewer = await openPlayer(browser.browser, origin.url, {
+    src: `${origin.url}/master.m3u8`,
+    opts: { trackers: [tracker.url], rtcConfig: { iceServers: [] } },
+    hlsConfig: {
+      maxBufferLength: 8,
+      maxMaxBufferLength: 8,
+      fragLoadPolicy: { default: { ...policy, timeoutRetry: retry, errorRetry: retry } },
+    },
+    beforeLoad: muteEngineAnswers,
+    record: true,
+  });
+  await viewer.waitForProgress(2, 30_000);
+  await viewer.page.evaluate(recordLoadsAndMute);
+  await viewer.page.waitForFunction(() => window.player.events.some((e) => /stopped answering/.test(e.detail?.message)), null, {
+    timeout: 30_000,
+    polling: 100,
+  });
+  await viewer.waitForProgress(bound / 1000 + 6, 30_000);
+
+  const r = await viewer.page.evaluate(() => {
+    const at = window.mute.at;
+    const errors = window.player.events.filter((e) => e.type === "error").map((e) => ({ ...e.detail, afterMuteMs: e.t - at }));
+    const gaveUp = errors.find((e) => /stopped answering/.test(e.message))?.afterMuteMs;
+    const later = window.player.events.filter((e) => e.type === "segmentloaded" && e.t - at > gaveUp + 100);
+    return {
+      loads: [...window.loads].map(([sn, l]) => ({ sn, afterMuteMs: l.start - at, tookMs: l.end ? l.end - l.start : null })),
+      errors,
+      gaveUp,
+      swarmLoadsAfter: later.length,
+      dropped: window.mute.dropped,
+    };
+  });
+  const s = await viewer.snapshot();
+  t.diagnostic(JSON.stringify(r));
+  assert.ok(r.dropped > 0, "the engine's answers were held back");
+  const held = r.loads.filter((l) => l.afterMuteMs < r.gaveUp);
+  assert.ok(held.length >= 2, "fragments waited on the silent engine");
+  for (const l of held) {
+    assert.ok(l.tookMs !== null && l.tookMs <= bound + 1000, `fragment ${l.sn} took ${l.tookMs} ms (bound ${bound} ms)`);
+  }
+  const unanswered = r.errors.filter((e) => e.where === "engine" && /no answer for .* in 3000 ms/.test(e.message));
+  assert.ok(
+    unanswered.length >= 1 && unanswered[0].afterMuteMs <= held[0].afterMuteMs + bound + 1000,
+    "an error event says which load went unanswered, when it went to HTTP",
+  );
+  const after = r.loads.filter((l) => l.afterMuteMs > r.gaveUp);
+  assert.ok(after.length > 0 && after.every((l) => l.tookMs !== null && l.tookMs < bound), "later fragments load over HTTP at once");
+  assert.equal(r.swarmLoadsAfter, 0, "later fragments go straight to hls.js's loader");
+  assert.deepEqual(s.fatal, [], "no fatal hls.js error");
+  const { differences } = await compareWithOrigin(await viewer.recorded(), new OriginDigests());
+  assert.deepEqual(differences, []);
+  await viewer.close();
 });

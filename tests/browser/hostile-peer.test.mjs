@@ -1,11 +1,14 @@
 // A hostile peer (tests/support/www/hostile.js, the real tracker and peer
 // protocols spoken from plain JS) joins a viewer's swarm and, in turn, sends
-// a truncated transfer then silence, an absurd total, floods of Have and
-// Request messages, wrong bytes, and after the ban comes back under a fresh
-// id with wrong bytes again and then an oversized Have. With the origin's
-// digests on, the viewer must receive only the origin's bytes, stall no
-// longer than a plain hls.js page playing alongside, keep its wasm memory
-// bounded, and upload to the hostile peer no more than its budget.
+// an oversized Have, then a truncated transfer then silence, an absurd
+// total, floods of Have and Request messages, wrong bytes, and after the ban
+// comes back twice under a fresh id (from the same address) with wrong bytes
+// again. With the origin's digests on, the viewer must receive only the
+// origin's bytes, stall no longer than a plain hls.js page playing
+// alongside, keep its wasm memory bounded, upload to the hostile peer no
+// more than its budget, and take at most one segment from each of its
+// connections: the first comeback is on probation, the second finds its
+// address backing off.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startVodStack } from "../support/servers.mjs";
@@ -37,6 +40,14 @@ function watchWasmMemory() {
   };
 }
 
+// In a player page: the bytes received from each peer, by peer id (hex).
+function countBytesByPeer() {
+  window.bytesFrom = {};
+  window.player.p2p.addEventListener("bytes", ({ detail: { kind, bytes, peerId } }) => {
+    if (kind === "p2p") window.bytesFrom[peerId] = (window.bytesFrom[peerId] ?? 0) + bytes;
+  });
+}
+
 // In a player page: the longest time playback did not advance while
 // `window.stalls.on`, sampled every 100 ms.
 function watchStalls() {
@@ -63,7 +74,7 @@ test("a hostile peer costs the viewer no wrong byte, no extra stall, bounded mem
     openPlayer(browser.browser, origin.url, { src, hlsConfig }),
   ]);
   await Promise.all([victim.waitForProgress(2, 30_000), plain.waitForProgress(2, 30_000)]);
-  await Promise.all([victim.page.evaluate(watchStalls), plain.page.evaluate(watchStalls)]);
+  await Promise.all([victim.page.evaluate(watchStalls), plain.page.evaluate(watchStalls), victim.page.evaluate(countBytesByPeer)]);
 
   const hostileContext = await newViewerContext(browser.browser);
   const hostile = await hostileContext.newPage();
@@ -79,6 +90,7 @@ test("a hostile peer costs the viewer no wrong byte, no extra stall, bounded mem
   const s = await victim.snapshot();
   const peak = await victim.page.evaluate(() => window.wasmPeak);
   const refusals = (await victim.events("error")).filter((e) => e.detail.where === "integrity").length;
+  const bytesFrom = await victim.page.evaluate(() => window.bytesFrom);
   t.diagnostic(`hostile: ${JSON.stringify(report)}`);
   t.diagnostic(
     `victim: longest stall ${victimStall} ms (plain hls.js ${plainStall} ms); wasm memory peak ${(peak / 2 ** 20).toFixed(1)} MiB; ` +
@@ -94,12 +106,22 @@ test("a hostile peer costs the viewer no wrong byte, no extra stall, bounded mem
   // Upload: at most 60 s of media at once, then 4 s of media a second (2 s segments).
   const budget = (60_000 + 4 * report.floodMs) / 2_000 + 1;
   assert.ok(report.requestFlood > 0 && report.floodSegments <= budget, `${report.floodSegments} segments > ${budget}`);
-  // Each connection was dropped: after wrong bytes (one segment each), or at the oversized Have.
-  const [first, fresh, oversize] = report.connections;
-  for (const c of [first, fresh]) {
-    assert.ok(c.closedAfterMs !== null && c.wrongSent >= 1, `${c.plan}: dropped after wrong bytes (${JSON.stringify(c)})`);
-  }
+  // Each connection was dropped: at the oversized Have; after one wrong
+  // segment (the first liar, and its comeback on probation); at once (the
+  // second comeback, while its address backs off).
+  const [oversize, first, probation, backoff] = report.connections;
+  t.diagnostic(`connections: ${JSON.stringify(report.connections)}; bytes taken by peer: ${JSON.stringify(bytesFrom)}`);
   assert.ok(oversize.closedAfterMs !== null, `oversized Have: dropped (${JSON.stringify(oversize)})`);
+  assert.ok(first.closedAfterMs !== null && first.wrongSent === 1, `first liar: one wrong segment (${JSON.stringify(first)})`);
+  assert.ok(probation.closedAfterMs !== null && probation.wrongSent <= 1, `on probation: at most one (${JSON.stringify(probation)})`);
+  assert.ok(backoff.closedAfterMs !== null && backoff.requests === 0, `backing off: nothing asked (${JSON.stringify(backoff)})`);
+  // What the victim took from each liar: at most one segment (the hostile's
+  // wrong ones are 160 kB), plus the one 16 kB chunk of the transfer the
+  // first truncated (discarded when it went silent).
+  for (const c of [first, probation, backoff]) {
+    const taken = bytesFrom[Buffer.from(c.peerId, "latin1").toString("hex")] ?? 0;
+    assert.ok(taken <= 160_000 + 16_000, `${c.plan}: ${taken} bytes taken`);
+  }
   assert.ok(s.stats.rejectedBytes > 0, "the wrong bytes were refused");
   await Promise.all([victim.close(), plain.close(), hostileContext.close()]);
 });

@@ -102,8 +102,11 @@ pub struct Config {
     pub channel_high_water: usize,
     /// The shell sets `bufferedAmountLowThreshold` to this.
     pub channel_low_water: usize,
-    /// The page validates P2P data (a `validateSegment` hook): segments from
-    /// peers are offered to other peers only after [`Input::SegmentAccepted`].
+    /// The page checks P2P data (published digests, or a `validateSegment`
+    /// hook) and reports every P2P delivery with [`Input::SegmentAccepted`]
+    /// or [`Input::SegmentRejected`]: segments from peers are offered to
+    /// other peers only once accepted as checked, and a new peer is asked for
+    /// one segment at a time until one passed (see `peers`).
     pub validate_p2p: bool,
     /// TEST ONLY: flip bytes in every segment we upload.
     pub corrupt_uploads: bool,
@@ -227,10 +230,12 @@ pub enum Input {
     /// with a P2P source: the engine drops that peer and refetches over HTTP,
     /// answering `req` again.
     SegmentRejected { req: RequestId },
-    /// The JS `validateSegment` hook accepted data from a P2P
-    /// [`Output::Deliver`]; with [`Config::validate_p2p`] the segment is only
-    /// now offered to other peers.
-    SegmentAccepted { req: RequestId },
+    /// The page passed data from a P2P [`Output::Deliver`] on to hls.js:
+    /// `checked` when a published digest or the `validateSegment` hook
+    /// vouched for it, otherwise nothing could check it. Either way its peer
+    /// earns trust (see [`Config::validate_p2p`]); with `validate_p2p` a
+    /// checked segment is only now offered to other peers, an unchecked one never.
+    SegmentAccepted { req: RequestId, checked: bool },
     /// The tracker WebSocket opened.
     TrackerConnected { tracker: TrackerId },
     /// One message from the tracker. A frame the driver cannot decode is
@@ -249,6 +254,10 @@ pub enum Input {
     ConnectionFailed { conn: ConnId },
     /// The data channel opened.
     ChannelOpen { conn: ConnId },
+    /// The remote address of an open connection (the selected ICE candidate
+    /// pair's remote IP), as a non-zero hash: penalties are counted by it
+    /// (see `penalties`). Not sent when unknown (e.g. an mDNS name).
+    PeerAddress { conn: ConnId, address: u32 },
     /// One binary data-channel message.
     ChannelMessage { conn: ConnId, data: Vec<u8> },
     /// The data channel or its connection closed.

@@ -15,13 +15,15 @@
 //! Layout: `api` (the contract), `identity` (swarm, stream and segment ids,
 //! peer ids, PRNG), `stream` (the content's streams, their playlists and
 //! deadlines), `requests` (hls.js requests: resolve, deliver, hand to HTTP),
-//! `signalling` (tracker), `peers` (one peer: haves, uploads), `store` (LRU
-//! cache), `scheduler` (what to fetch from where), `transfer` (bytes
-//! arriving, completion).
+//! `signalling` (tracker), `peers` (one peer: haves, trust, uploads),
+//! `penalties` (bans and strikes by address), `store` (LRU cache),
+//! `scheduler` (what to fetch from where), `transfer` (bytes arriving,
+//! completion).
 
 mod api;
 mod identity;
 mod peers;
+mod penalties;
 mod requests;
 mod scheduler;
 mod signalling;
@@ -40,6 +42,7 @@ use swarmcast_protocol::peer::{have_messages, Message, VERSION};
 
 use identity::Rng;
 use peers::Peer;
+use penalties::Penalties;
 use requests::{Delivered, Request};
 use signalling::Signalling;
 use store::Store;
@@ -51,8 +54,6 @@ use vecmap::VecMap;
 const TICK_MS: Millis = 100;
 /// Live-edge "I am fetching it" claims remembered at once.
 const MAX_FETCHING_CLAIMS: usize = 256;
-/// Banned peer ids remembered; the oldest ban is forgotten first.
-const MAX_BANNED: usize = 256;
 
 /// The loader core. One per player.
 pub struct Engine {
@@ -75,9 +76,8 @@ pub struct Engine {
     downloads: VecMap<SegmentKey, Download>,
     /// Segments a peer told us it is fetching over HTTP, and when.
     peer_fetching: VecMap<SegmentKey, Millis>,
-    /// Peers whose data validation refused: not connected to again (the
-    /// last [`MAX_BANNED`]).
-    banned: Vec<PeerId>,
+    /// Peers whose data the page's check refused, by id and by address.
+    penalties: Penalties,
     next_fetch: u32,
     next_p2p_req: u32,
 }
@@ -104,7 +104,7 @@ impl Engine {
             delivered: Vec::new(),
             downloads: VecMap::default(),
             peer_fetching: VecMap::default(),
-            banned: Vec::new(),
+            penalties: Penalties::default(),
             next_fetch: 1,
             next_p2p_req: 1,
         }
@@ -142,14 +142,14 @@ impl Engine {
                 self.requests.remove(&req);
             }
             Input::SegmentRejected { req } => self.on_rejected(req),
-            Input::SegmentAccepted { req } => self.on_accepted(req),
+            Input::SegmentAccepted { req, checked } => self.on_accepted(req, checked),
             Input::TrackerConnected { tracker } => {
                 self.signalling.connected(tracker, &self.cfg, self.now)
             }
             Input::TrackerMessage { tracker, message } => {
-                let (peers, banned) = (&self.peers, &self.banned);
+                let (peers, penalties) = (&self.peers, &self.penalties);
                 let known = |id: &PeerId| {
-                    banned.contains(id) || peers.values().any(|p| p.peer_id.as_ref() == Some(id))
+                    penalties.banned(id) || peers.values().any(|p| p.peer_id.as_ref() == Some(id))
                 };
                 let room = peers.len() + self.signalling.pending_count() < self.cfg.max_peers;
                 self.signalling.message(
@@ -177,6 +177,7 @@ impl Engine {
                 }
             }
             Input::ChannelOpen { conn } => self.on_channel_open(conn),
+            Input::PeerAddress { conn, address } => self.on_peer_address(conn, address),
             Input::ChannelMessage { conn, data } => match Message::decode(&data) {
                 Ok(msg) => self.on_peer_message(conn, msg),
                 Err(_) => self.drop_peer(conn, true),
@@ -311,7 +312,7 @@ impl Engine {
             self.out.push_back(Output::CloseConnection { conn });
             return;
         };
-        let mut peer = Peer::new(conn, opened.offered, self.now);
+        let mut peer = Peer::new(conn, opened.offered, self.now, self.cfg.validate_p2p);
         peer.send(
             &Message::Handshake {
                 version: VERSION,
@@ -341,7 +342,7 @@ impl Engine {
                     && version == VERSION
                     && self.content.as_ref().is_some_and(|c| c.info_hash == swarm)
                     && peer_id != self.peer_id
-                    && !self.banned.contains(&peer_id);
+                    && !self.penalties.banned(&peer_id);
                 if !ok {
                     self.drop_peer(conn, true);
                     return;

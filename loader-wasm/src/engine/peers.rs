@@ -1,6 +1,7 @@
 //! Connected peers: what each holds (from have-deltas), how fast it sends,
-//! and our upload queue to it, paced by the data channel's buffered amount so
-//! a slow peer never makes the browser buffer unbounded data.
+//! how far we trust its bytes, and our upload queue to it, paced by the data
+//! channel's buffered amount so a slow peer never makes the browser buffer
+//! unbounded data.
 
 use std::{collections::VecDeque, rc::Rc};
 
@@ -24,6 +25,14 @@ const MAX_UPLOADS: usize = 8;
 /// Requests beyond it are answered `Absent`.
 const UPLOAD_RATE: u64 = 4;
 const UPLOAD_BURST_MS: u64 = 60_000;
+
+/// Trust: where the page checks peers' segments (digests, or a hook), a new
+/// peer is on trial until this many segments it sent passed the check:
+/// until then it is asked for one segment at a time, and for the next only
+/// once the last one passed, so a liar costs at most one segment's bytes. A
+/// peer from an address with strikes is on probation: it must pass more.
+const TRIAL_SEGMENTS: u32 = 1;
+pub const PROBATION_SEGMENTS: u32 = 4;
 
 /// Throughput assumed for a peer we have not measured yet (bytes per ms).
 const INITIAL_SPEED: f64 = 500.0;
@@ -64,10 +73,18 @@ pub struct Peer {
     buffered: usize,
     /// A finished upload's last bytes still sit in the channel's buffer.
     draining: bool,
+    /// Segments it must still send that pass the page's check before it is
+    /// trusted (0: trusted, or nothing checks, when trust cannot be earned).
+    on_trial: u32,
+    /// The last segment it completed for us, until the page passes it.
+    unchecked: Option<SegmentKey>,
+    /// Hash of the remote address, once the shell reported it.
+    pub address: Option<u32>,
 }
 
 impl Peer {
-    pub fn new(conn: ConnId, offered: bool, now: Millis) -> Peer {
+    /// `checked`: the page checks peers' segments, so the peer starts on trial.
+    pub fn new(conn: ConnId, offered: bool, now: Millis, checked: bool) -> Peer {
         Peer {
             conn,
             peer_id: None,
@@ -84,6 +101,40 @@ impl Peer {
             credit_at: now,
             buffered: 0,
             draining: false,
+            on_trial: if checked { TRIAL_SEGMENTS } else { 0 },
+            unchecked: None,
+            address: None,
+        }
+    }
+
+    /// Whether we may ask it for one more segment: a trusted peer while it
+    /// runs fewer than `limit` of our transfers; one on trial only when it
+    /// runs none and its last segment no longer `awaits` the page's check.
+    pub fn may_ask(&self, limit: usize, awaits: impl Fn(SegmentKey) -> bool) -> bool {
+        if self.on_trial == 0 {
+            return self.downloads < limit;
+        }
+        self.downloads == 0 && !self.unchecked.is_some_and(awaits)
+    }
+
+    /// It completed `key` for us; the page checks it when hls.js asks.
+    pub fn completed(&mut self, key: SegmentKey) {
+        self.unchecked = Some(key);
+    }
+
+    /// The page passed its segment `key` on to hls.js.
+    pub fn passed(&mut self, key: SegmentKey) {
+        if self.unchecked == Some(key) {
+            self.unchecked = None;
+            self.on_trial = self.on_trial.saturating_sub(1);
+        }
+    }
+
+    /// It connects from an address with strikes (reported right after its
+    /// channel opened, before it could pass anything).
+    pub fn on_probation(&mut self) {
+        if self.on_trial > 0 {
+            self.on_trial = PROBATION_SEGMENTS;
         }
     }
 
@@ -237,7 +288,7 @@ mod tests {
 
     #[test]
     fn upload_stops_at_high_water_and_resumes_when_drained() {
-        let mut p = Peer::new(ConnId(1), true, 0);
+        let mut p = Peer::new(ConnId(1), true, 0, false);
         let data: Rc<[u8]> = vec![7u8; 100_000].into();
         assert!(p.queue_upload(9, data, 2_000, 0));
         let mut out = VecDeque::new();
@@ -254,7 +305,7 @@ mod tests {
 
     #[test]
     fn have_table_and_upload_queue_are_bounded() {
-        let mut p = Peer::new(ConnId(1), true, 0);
+        let mut p = Peer::new(ConnId(1), true, 0, false);
         let key = |stream, sn| SegmentKey { stream, sn };
         let ids: Vec<u64> = (0..10_000).collect();
         p.apply_have(5, &ids, &[]);
@@ -276,7 +327,7 @@ mod tests {
 
     #[test]
     fn uploads_stay_within_the_media_time_budget() {
-        let mut p = Peer::new(ConnId(1), true, 0);
+        let mut p = Peer::new(ConnId(1), true, 0, false);
         let data: Rc<[u8]> = vec![0u8; 10].into();
         let mut taken_ms = 0;
         let mut req = 0;
@@ -296,8 +347,53 @@ mod tests {
     }
 
     #[test]
+    fn a_peer_on_trial_is_asked_for_one_segment_until_one_passed() {
+        let key = |sn| SegmentKey { stream: 1, sn };
+        let held = |_| true;
+        let mut p = Peer::new(ConnId(1), true, 0, true);
+        assert!(p.may_ask(2, held));
+        p.downloads = 1;
+        assert!(!p.may_ask(2, held), "one transfer at a time");
+        p.downloads = 0;
+        p.completed(key(5));
+        assert!(!p.may_ask(2, held), "its segment awaits the check");
+        assert!(p.may_ask(2, |_| false), "unless hls.js is past it");
+        p.passed(key(4));
+        assert!(!p.may_ask(2, held), "only the segment it sent counts");
+        p.passed(key(5));
+        p.downloads = 1;
+        assert!(p.may_ask(2, held), "trusted: the normal limit");
+        p.downloads = 2;
+        assert!(!p.may_ask(2, held));
+    }
+
+    #[test]
+    fn on_probation_a_peer_passes_several_segments_one_at_a_time() {
+        let mut p = Peer::new(ConnId(1), true, 0, true);
+        p.on_probation();
+        for sn in 0..PROBATION_SEGMENTS as u64 {
+            p.downloads = 1;
+            assert!(!p.may_ask(2, |_| true), "segment {sn}");
+            p.downloads = 0;
+            p.completed(SegmentKey { stream: 1, sn });
+            assert!(!p.may_ask(2, |_| true));
+            p.passed(SegmentKey { stream: 1, sn });
+        }
+        p.downloads = 1;
+        assert!(p.may_ask(2, |_| true));
+    }
+
+    #[test]
+    fn where_nothing_checks_a_peer_is_trusted_from_the_start() {
+        let mut p = Peer::new(ConnId(1), true, 0, false);
+        p.on_probation();
+        p.downloads = 1;
+        assert!(p.may_ask(2, |_| true));
+    }
+
+    #[test]
     fn chunks_reassemble_in_order() {
-        let mut p = Peer::new(ConnId(1), true, 0);
+        let mut p = Peer::new(ConnId(1), true, 0, false);
         let data: Rc<[u8]> = (0..50_000u32).map(|i| i as u8).collect::<Vec<_>>().into();
         assert!(p.queue_upload(3, data.clone(), 2_000, 0));
         let mut out = VecDeque::new();

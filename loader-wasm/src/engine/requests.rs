@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::{
     identity, store::Took, stream::SegmentKey, ByteRange, Engine, Millis, Output, RequestId,
-    Source, Timing, MAX_BANNED,
+    Source, Timing,
 };
 
 /// Delivered requests remembered for `SegmentRejected`.
@@ -139,13 +139,7 @@ impl Engine {
         };
         let d = self.delivered.remove(pos);
         if let Source::P2p(conn) = d.source {
-            if let Some(id) = self.peers.get(&conn).and_then(|p| p.peer_id) {
-                if self.banned.len() >= MAX_BANNED {
-                    self.banned.remove(0);
-                }
-                self.banned.push(id);
-            }
-            self.drop_peer(conn, true);
+            self.punish(conn);
             self.stats.p2p_fallbacks += 1;
             // The refused bytes did not help playback: keep the ratio honest.
             if let Some(len) = self
@@ -172,12 +166,19 @@ impl Engine {
         self.hand_request(req);
     }
 
-    pub(super) fn on_accepted(&mut self, req: RequestId) {
+    /// The page passed a P2P delivery on to hls.js: its peer earns trust,
+    /// and the segment is offered to peers once a check vouched for it.
+    pub(super) fn on_accepted(&mut self, req: RequestId, checked: bool) {
         let Some(d) = self.delivered.iter().find(|d| d.req == req) else {
             return;
         };
         let key = d.target.key;
-        if self.store.share(key) {
+        if let Source::P2p(conn) = d.source {
+            if let Some(p) = self.peers.get_mut(&conn) {
+                p.passed(key);
+            }
+        }
+        if checked && self.store.share(key) {
             self.broadcast_have(&[key], &[]);
         }
     }

@@ -6,7 +6,7 @@
 //! peer per new segment — the first by rendezvous rank to see it — fetches it
 //! over HTTP and tells the others, who then take it from peers.
 
-use super::{identity, stream::SegmentKey, ConnId, Engine, Millis};
+use super::{identity, peers::Peer, stream::SegmentKey, ConnId, Engine, Millis};
 
 /// A peer serves at most this many of our downloads at once.
 const PER_PEER_DOWNLOADS: usize = 2;
@@ -36,12 +36,21 @@ impl Engine {
             .count() as u64
     }
 
+    /// Whether `p` may be asked for one more segment (see [`Peer::may_ask`]):
+    /// a segment it sent awaits the page's check until playback reaches it
+    /// (if evicted unchecked, or skipped, it is never checked).
+    fn may_ask(&self, p: &Peer) -> bool {
+        p.may_ask(PER_PEER_DOWNLOADS, |key| {
+            self.time_to_deadline(key).is_some_and(|t| t >= 0)
+        })
+    }
+
     /// Speed-weighted random choice among ready peers holding `key`.
     fn pick_peer(&mut self, key: SegmentKey) -> Option<ConnId> {
         let holders: Vec<(ConnId, f64)> = self
             .peers
             .values()
-            .filter(|p| p.askable(self.now) && p.has(key) && p.downloads < PER_PEER_DOWNLOADS)
+            .filter(|p| p.askable(self.now) && p.has(key) && self.may_ask(p))
             .map(|p| (p.conn, p.speed.max(1.0)))
             .collect();
         let sum: f64 = holders.iter().map(|h| h.1).sum();

@@ -616,7 +616,10 @@ fn p2p_data_awaiting_validation_is_not_passed_on_until_accepted() {
         sent(&out, other)
     };
     assert_eq!(asked(&mut r, 7), vec![Message::Absent { req: 7 }]);
-    let out = r.input(Input::SegmentAccepted { req: RequestId(1) });
+    let out = r.input(Input::SegmentAccepted {
+        req: RequestId(1),
+        checked: true,
+    });
     assert_eq!(sent(&out, other), vec![have(vec![14])]);
     assert!(matches!(
         asked(&mut r, 8)[..],
@@ -1104,4 +1107,168 @@ fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
         vec![RequestId(1)],
         "HTTP stays the safety net"
     );
+}
+
+/// A page that checks peers' segments, playing from segment 10 with
+/// segments 11 to 29 ahead, none seeded by this node.
+fn checking_viewer() -> Rig {
+    let mut r = Rig::new(Config {
+        validate_p2p: true,
+        ..not_a_seeder()
+    });
+    r.input(Input::Playlist(playlist(10..30)));
+    r.input(Input::Playback {
+        position_ms: 20_000,
+        playing: false,
+    });
+    r
+}
+
+impl Rig {
+    /// A remote peer connects from `address` (as the shell reports it right
+    /// after the channel opens), shakes hands and announces segments 11 to 29.
+    /// Returns the connection and the outputs from the address on.
+    fn connect_from(&mut self, remote: PeerId, address: u32) -> (ConnId, Vec<Output>) {
+        let conn = self.open(remote);
+        let mut out = self.input(Input::PeerAddress { conn, address });
+        let swarm = self.e.info_hash().unwrap();
+        let hello = Message::Handshake {
+            version: VERSION,
+            peer_id: remote,
+            swarm,
+        };
+        out.extend(self.peer_says(conn, hello));
+        out.extend(self.peer_says(conn, have((11..30).collect())));
+        (conn, out)
+    }
+
+    /// `conn` answers request `req` for segment `sn` with `bytes`, hls.js
+    /// asks for `sn` as request `hls_req`, and the page's check says `ok`.
+    /// Returns the outputs after the verdict.
+    fn serve_and_check(
+        &mut self,
+        conn: ConnId,
+        (req, sn): (u32, u64),
+        hls_req: u32,
+        ok: bool,
+    ) -> Vec<Output> {
+        let bytes = if ok { body(sn) } else { vec![0; 40_000] };
+        self.peer_sends(conn, req, &bytes);
+        let out = self.request(hls_req, sn);
+        assert_eq!(delivered(&out)[0].2, Source::P2p(conn), "{out:?}");
+        let req = RequestId(hls_req);
+        let verdict = if ok {
+            Input::SegmentAccepted { req, checked: true }
+        } else {
+            Input::SegmentRejected { req }
+        };
+        self.input(verdict)
+    }
+}
+
+impl Rig {
+    /// `conn` answers request `req` with `bytes`, in 16 kB chunks.
+    fn peer_sends(&mut self, conn: ConnId, req: u32, bytes: &[u8]) {
+        for (i, chunk) in bytes.chunks(16_000).enumerate() {
+            let data = Message::Data {
+                req,
+                offset: i as u64 * 16_000,
+                total: bytes.len() as u64,
+                bytes: chunk.to_vec(),
+            };
+            self.peer_says(conn, data);
+        }
+    }
+}
+
+/// The segment requests (`req`, `sn`) sent to `conn`.
+fn asked_of(out: &[Output], conn: ConnId) -> Vec<(u32, u64)> {
+    sent(out, conn)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Request { req, segment, .. } => Some((req, segment)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_peer_is_asked_for_one_segment_until_one_passed_the_check() {
+    let mut r = checking_viewer();
+    let (conn, mut out) = r.connect_from(*b"-SC0100-remoteremote", 9);
+    out.extend(r.advance(1_000));
+    let asked = asked_of(&out, conn);
+    assert_eq!(asked.len(), 1, "one request while on trial: {asked:?}");
+    // Its segment arrives; until hls.js asks and the check passes, nothing more.
+    let (req, sn) = asked[0];
+    r.peer_sends(conn, req, &body(sn));
+    let out = r.advance(1_000);
+    assert!(
+        asked_of(&out, conn).is_empty(),
+        "its segment awaits the check"
+    );
+    let mut out = r.request(1, sn);
+    out.extend(r.input(Input::SegmentAccepted {
+        req: RequestId(1),
+        checked: true,
+    }));
+    out.extend(r.advance(200));
+    assert_eq!(asked_of(&out, conn).len(), 2, "trusted: two at once");
+}
+
+#[test]
+fn a_liar_costs_one_segment_and_a_fresh_id_from_its_address_does_not_reset_that() {
+    let mut r = checking_viewer();
+    let liar = |n: u8| {
+        let mut id = *b"-XX0001-liarliarliar";
+        id[19] = n;
+        id
+    };
+    let address = 9;
+    // A first lie: one segment taken, then the peer is dropped and its address struck.
+    let (conn, mut out) = r.connect_from(liar(1), address);
+    out.extend(r.advance(1_000));
+    let asked = asked_of(&out, conn);
+    assert_eq!(asked.len(), 1);
+    let out = r.serve_and_check(conn, asked[0], 1, false);
+    assert!(out.contains_close(conn));
+    assert_eq!(r.e.stats().p2p_rejected, 40_000, "one segment's bytes");
+    // A fresh id from that address is on probation: one segment at a time,
+    // and its lie is a second strike.
+    let (conn, mut out) = r.connect_from(liar(2), address);
+    assert!(
+        !out.contains_close(conn),
+        "one strike does not shut an address out"
+    );
+    out.extend(r.advance(1_000));
+    let asked = asked_of(&out, conn);
+    assert_eq!(asked.len(), 1);
+    r.serve_and_check(conn, asked[0], 2, false);
+    assert_eq!(r.e.stats().p2p_rejected, 80_000);
+    // Now the address backs off: new connections from it get nothing...
+    let (conn, mut out) = r.connect_from(liar(3), address);
+    out.extend(r.advance(1_000));
+    assert!(out.contains_close(conn) && asked_of(&out, conn).is_empty());
+    // ... while another address is not concerned ...
+    let (other, _) = r.connect_from(*b"-SC0100-otherotherot", address + 1);
+    assert!(r.e.peers.contains_key(&other));
+    r.e.handle_input(r.now, Input::ChannelClosed { conn: other });
+    // ... and once the back-off is over, an honest neighbour behind the same
+    // address is served, on probation: one segment at a time until it passed
+    // `PROBATION_SEGMENTS`.
+    r.advance(penalties::BACKOFF_MS);
+    r.input(Input::Playback {
+        position_ms: 20_000,
+        playing: false,
+    });
+    let (conn, mut out) = r.connect_from(*b"-SC0100-neighbourNAT", address);
+    assert!(!out.contains_close(conn));
+    out.extend(r.advance(200));
+    for n in 0..peers::PROBATION_SEGMENTS {
+        let asked = asked_of(&out, conn);
+        assert_eq!(asked.len(), 1, "probation, segment {n}: {asked:?}");
+        out = r.serve_and_check(conn, asked[0], 10 + n, true);
+        out.extend(r.advance(200));
+    }
+    assert_eq!(asked_of(&out, conn).len(), 2, "trusted after probation");
 }

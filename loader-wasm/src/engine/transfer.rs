@@ -310,6 +310,7 @@ impl Engine {
         if let Some(p) = self.peers.get_mut(&conn) {
             p.downloads = p.downloads.saturating_sub(1);
             p.record_speed(d.buf.len(), self.now - d.started);
+            p.completed(key);
         }
         let took = Took {
             first_byte_ms: d.first_byte.unwrap_or(self.now) - d.started,

@@ -172,6 +172,10 @@ impl Driver {
                 *self.conns.borrow_mut().get_mut(id)? = true;
                 Input::ChannelOpen { conn: ConnId(id) }
             }
+            Browser::PeerAddress(id, address) => Input::PeerAddress {
+                conn: conn(id)?,
+                address,
+            },
             Browser::PeerMessage(id, data) => Input::ChannelMessage {
                 conn: conn(id)?,
                 data,

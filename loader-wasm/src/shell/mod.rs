@@ -33,6 +33,8 @@ pub(crate) enum Browser {
     /// The answering side's data channel arrived.
     Channel(u32, RtcDataChannel),
     PeerOpen(u32),
+    /// The hash of an open connection's remote address.
+    PeerAddress(u32, u32),
     PeerMessage(u32, Vec<u8>),
     PeerDrained(u32),
     PeerClosed(u32),

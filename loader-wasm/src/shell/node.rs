@@ -162,10 +162,12 @@ impl Node {
         }));
     }
 
-    /// validateSegment accepted the P2P data of request `req`.
-    pub fn accept(&self, req: u32) {
+    /// The P2P data of request `req` went to hls.js; `checked`: a digest or
+    /// validateSegment vouched for it.
+    pub fn accept(&self, req: u32, checked: bool) {
         self.driver.feed(Step::Engine(Input::SegmentAccepted {
             req: RequestId(req),
+            checked,
         }));
     }
 

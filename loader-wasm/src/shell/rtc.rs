@@ -33,6 +33,13 @@ extern "C" {
     fn set_local_description_method(this: &Connection) -> Function;
 }
 
+#[wasm_bindgen(module = "/js/address.js")]
+extern "C" {
+    /// A promise of the hash of the connection's remote IP, or of undefined.
+    #[wasm_bindgen(js_name = remoteAddress)]
+    fn remote_address(pc: &RtcPeerConnection) -> Promise;
+}
+
 fn connection_of(pc: &RtcPeerConnection) -> &Connection {
     pc.unchecked_ref()
 }
@@ -240,7 +247,18 @@ impl Peers {
         dc.set_binary_type(RtcDataChannelType::Arraybuffer);
         dc.set_buffered_amount_low_threshold(self.low_water);
         let s = self.sink.clone();
-        let open = callback(move |_| s(Browser::PeerOpen(id)));
+        let pc = peer.pc.clone();
+        let open = callback(move |_| {
+            s(Browser::PeerOpen(id));
+            // Once open, the selected candidate pair says where the peer is.
+            let s = s.clone();
+            let found = callback(move |hash| {
+                if let Some(hash) = hash.as_f64() {
+                    s(Browser::PeerAddress(id, hash as u32));
+                }
+            });
+            then_or(&remote_address(&pc), &found, &JsValue::UNDEFINED);
+        });
         let s = self.sink.clone();
         let message = callback(move |e| {
             let data = e.unchecked_into::<MessageEvent>().data();

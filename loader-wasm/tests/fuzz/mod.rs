@@ -142,6 +142,12 @@ impl Harness {
                         data == body(sn),
                         "HTTP delivery of {sn} is not the origin's"
                     );
+                } else if data == body(sn) {
+                    self.input(Input::SegmentAccepted { req, checked: true });
+                } else {
+                    // The page's check refuses it; the request comes back over HTTP.
+                    self.waiting.push((req.0, sn));
+                    self.input(Input::SegmentRejected { req });
                 }
             }
             Output::LoadOverHttp { req } => {
@@ -211,6 +217,8 @@ pub fn run(data: &[u8]) -> u64 {
     let cfg = Config {
         trackers: vec!["wss://t".into()],
         memory_cap: 200_000,
+        // The page checks peers' segments: trial, probation and penalties run.
+        validate_p2p: true,
         ..Config::default()
     };
     let mut h = Harness {
@@ -324,10 +332,13 @@ pub fn run(data: &[u8]) -> u64 {
                 let other = if pick % 4 == 0 { [pick; 20] } else { swarm };
                 h.offer_from(peer_id, other);
             }
-            // A channel opens, with a handshake from a chosen id.
+            // A channel opens, from one of a few addresses, with a handshake
+            // from a chosen id.
             5 => {
                 if let Some(conn) = h.conn(pick) {
                     h.input(Input::ChannelOpen { conn });
+                    let address = u32::from(pick % 4) + 1;
+                    h.input(Input::PeerAddress { conn, address });
                     let hello = Message::Handshake {
                         version: VERSION,
                         peer_id: [s.byte().unwrap_or(0); 20],

@@ -2,8 +2,9 @@
 // protocols (protocol/src/peer.rs, shared/TRACKERS.md) from plain JS, so
 // that the loader under test needs no test-only behaviour. It offers itself
 // to the swarm of `manifestUrl` and, connection after connection, misbehaves
-// in turn: floods of Have and Request messages, a truncated transfer then
-// silence, an absurd total, wrong bytes, and after each ban a fresh peer id.
+// in turn: an oversized Have, floods of Have and Request messages, a
+// truncated transfer then silence, an absurd total, wrong bytes, and after
+// each ban a fresh peer id (from the same address).
 // `window.hostile.run(options)` resolves with what it saw.
 
 const M64 = (1n << 64n) - 1n;
@@ -127,7 +128,8 @@ async function connect(ws, swarm, peerId) {
       offers: [{ offer: { type: "offer", sdp: pc.localDescription.sdp }, offer_id: latin1(offerId) }],
     }),
   );
-  const opened = new Promise((resolve) => (dc.onopen = resolve));
+  // Open, or closed by the victim at once.
+  const opened = new Promise((resolve) => (dc.onopen = dc.onclose = resolve));
   const late = sleep(10_000).then(() => "late");
   if ((await Promise.race([answered.then(() => opened), late])) === "late") {
     pc.close();
@@ -146,13 +148,13 @@ async function run({ trackerUrl, manifestUrl, floodSeconds = 8 }) {
   const held = new Set();
   const fingerprints = new Map();
 
-  // Each connection's behaviour, in turn. The first answers the victim's
-  // first request with a truncated transfer and then silence, its second
-  // with an absurd total, stays silent while it floods the victim with Have
-  // and Request messages, then sends wrong bytes. Each later connection comes
-  // under a fresh peer id: one sends wrong bytes at once, the last a Have
-  // longer than any honest one.
-  const plans = ["truncate, absurd, flood, wrong", "wrong", "oversize have"];
+  // Each connection's behaviour, in turn, each under a fresh peer id. The
+  // first sends a Have longer than any honest one. The second answers the
+  // victim's first request with a truncated transfer and then silence, its
+  // second with an absurd total, stays silent while it floods the victim with
+  // Have and Request messages, then sends wrong bytes. The third and fourth
+  // come back after the ban and send wrong bytes at once.
+  const plans = ["oversize have", "truncate, absurd, flood, wrong", "wrong", "wrong again"];
   for (const plan of plans) {
     const peerId = randomId();
     const conn = { plan, peerId: latin1(peerId), requests: 0, wrongSent: 0, closedAfterMs: null };
@@ -167,10 +169,11 @@ async function run({ trackerUrl, manifestUrl, floodSeconds = 8 }) {
       }
     }
     if (!dc) continue;
-    const closed = new Promise((r) => (dc.onclose = r));
+    // The victim may close it as soon as it opened.
+    const closed = new Promise((r) => (dc.readyState === "closed" ? r() : dc.addEventListener("close", r)));
     const opened = performance.now();
     const send = (bytes) => dc.readyState === "open" && dc.send(bytes);
-    let mode = plan === "wrong" ? "wrong" : "truncate";
+    let mode = plan.startsWith("wrong") ? "wrong" : "truncate";
     dc.onmessage = ({ data }) => {
       const m = parse(new Uint8Array(data));
       if (m.kind === "have") {
