@@ -42,7 +42,7 @@ const REFUSED_BACKOFF_MS: Millis = 250;
 
 struct Upload {
     req: u32,
-    data: Rc<[u8]>,
+    data: Rc<Vec<u8>>,
     offset: usize,
 }
 
@@ -177,7 +177,13 @@ impl Peer {
     /// Queues a whole segment lasting `media_ms` for upload; sent by
     /// [`Peer::pump`]. Returns `false` (refused) when the peer already has
     /// too much queued or is over its upload budget.
-    pub fn queue_upload(&mut self, req: u32, data: Rc<[u8]>, media_ms: u64, now: Millis) -> bool {
+    pub fn queue_upload(
+        &mut self,
+        req: u32,
+        data: Rc<Vec<u8>>,
+        media_ms: u64,
+        now: Millis,
+    ) -> bool {
         let earned = now.saturating_sub(self.credit_at) * UPLOAD_RATE;
         self.credit_ms = (self.credit_ms + earned).min(UPLOAD_BURST_MS);
         self.credit_at = now;
@@ -289,7 +295,7 @@ mod tests {
     #[test]
     fn upload_stops_at_high_water_and_resumes_when_drained() {
         let mut p = Peer::new(ConnId(1), true, 0, false);
-        let data: Rc<[u8]> = vec![7u8; 100_000].into();
+        let data: Rc<Vec<u8>> = vec![7u8; 100_000].into();
         assert!(p.queue_upload(9, data, 2_000, 0));
         let mut out = VecDeque::new();
         let first = p.pump(40_000, false, &mut out);
@@ -318,7 +324,7 @@ mod tests {
             p.apply_have(stream, &[1], &[]);
         }
         assert_eq!(p.has.len(), MAX_STREAMS);
-        let data: Rc<[u8]> = vec![0u8; 10].into();
+        let data: Rc<Vec<u8>> = vec![0u8; 10].into();
         let accepted = (0..100)
             .filter(|&r| p.queue_upload(r, data.clone(), 1, 0))
             .count();
@@ -328,7 +334,7 @@ mod tests {
     #[test]
     fn uploads_stay_within_the_media_time_budget() {
         let mut p = Peer::new(ConnId(1), true, 0, false);
-        let data: Rc<[u8]> = vec![0u8; 10].into();
+        let data: Rc<Vec<u8>> = vec![0u8; 10].into();
         let mut taken_ms = 0;
         let mut req = 0;
         // A peer asking for 2 s segments as fast as it can, for 100 s.
@@ -394,7 +400,7 @@ mod tests {
     #[test]
     fn chunks_reassemble_in_order() {
         let mut p = Peer::new(ConnId(1), true, 0, false);
-        let data: Rc<[u8]> = (0..50_000u32).map(|i| i as u8).collect::<Vec<_>>().into();
+        let data: Rc<Vec<u8>> = (0..50_000u32).map(|i| i as u8).collect::<Vec<_>>().into();
         assert!(p.queue_upload(3, data.clone(), 2_000, 0));
         let mut out = VecDeque::new();
         p.pump(usize::MAX, false, &mut out);

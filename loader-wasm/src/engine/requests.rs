@@ -130,7 +130,7 @@ impl Engine {
             first_byte_ms: 0,
             total_ms: self.now - r.start,
         };
-        self.keep(t, Rc::from(data), Source::Http, took);
+        self.keep(t, Rc::new(data), Source::Http, took);
     }
 
     pub(super) fn on_rejected(&mut self, req: RequestId) {

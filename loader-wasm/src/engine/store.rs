@@ -16,7 +16,7 @@ pub struct Took {
 }
 
 pub struct Stored {
-    pub data: Rc<[u8]>,
+    pub data: Rc<Vec<u8>>,
     /// The URL identity and range the bytes were fetched for.
     pub fingerprint: u64,
     /// Where it came from: a P2P source is blamed if validation rejects it.
@@ -53,7 +53,7 @@ impl Store {
         &mut self,
         id: SegmentKey,
         fingerprint: u64,
-        data: Rc<[u8]>,
+        data: Rc<Vec<u8>>,
         from: Source,
         shared: bool,
         took: Took,
@@ -152,7 +152,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn seg(n: usize) -> Rc<[u8]> {
+    fn seg(n: usize) -> Rc<Vec<u8>> {
         vec![0u8; n].into()
     }
 

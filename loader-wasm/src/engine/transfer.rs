@@ -208,7 +208,7 @@ impl Engine {
             key,
             fingerprint: d.fingerprint,
         };
-        self.keep(target, Rc::from(data), Source::Http, took);
+        self.keep(target, Rc::new(data), Source::Http, took);
     }
 
     /// Counts one segment of `len` bytes that came over HTTP.
@@ -320,7 +320,7 @@ impl Engine {
             key,
             fingerprint: d.fingerprint,
         };
-        self.keep(target, d.buf.into(), Source::P2p(conn), took);
+        self.keep(target, Rc::new(d.buf), Source::P2p(conn), took);
     }
 
     /// Bytes reserved by P2P transfers under way (their declared totals).
@@ -337,7 +337,7 @@ impl Engine {
 
     /// Stores a complete segment, tells peers (P2P data awaiting the page's
     /// validation is held back) and answers the requests it matches.
-    pub(super) fn keep(&mut self, target: Target, data: Rc<[u8]>, source: Source, took: Took) {
+    pub(super) fn keep(&mut self, target: Target, data: Rc<Vec<u8>>, source: Source, took: Took) {
         self.make_room();
         let shared = !(self.cfg.validate_p2p && matches!(source, Source::P2p(_)));
         let evicted = self
