@@ -19,8 +19,9 @@
 
 use thiserror::Error;
 
-/// Version carried in the handshake; peers with another major version are dropped.
-pub const VERSION: u8 = 2;
+/// Version carried in the handshake; peers with another major version are
+/// dropped. 3: `Fetching` carries `hops`.
+pub const VERSION: u8 = 3;
 /// Largest message we send; browsers deliver up to 16 KiB messages reliably.
 pub const MAX_MESSAGE: usize = 16 * 1024;
 /// Largest `Data` payload such that the whole message fits in [`MAX_MESSAGE`]
@@ -76,10 +77,11 @@ pub enum Message {
     },
     /// The sender does not hold (or will not upload) the segment of `req`.
     Absent { req: u32 },
-    /// The sender started fetching `segment` of `stream` over HTTP and will
+    /// A viewer started fetching `segment` of `stream` over HTTP and will
     /// announce it with `Have`: live-edge coordination, so others need not
-    /// fetch it too.
-    Fetching { stream: u64, segment: u64 },
+    /// fetch it too. `hops` is 0 from the fetcher itself; a peer that relays
+    /// the claim to its own peers adds one.
+    Fetching { stream: u64, segment: u64, hops: u8 },
 }
 
 /// Why a message could not be decoded.
@@ -158,10 +160,15 @@ impl Message {
                 out.push(TAG_ABSENT);
                 put_varint(&mut out, u64::from(*req));
             }
-            Message::Fetching { stream, segment } => {
+            Message::Fetching {
+                stream,
+                segment,
+                hops,
+            } => {
                 out.push(TAG_FETCHING);
                 put_varint(&mut out, *stream);
                 put_varint(&mut out, *segment);
+                out.push(*hops);
             }
         }
         out
@@ -217,6 +224,7 @@ impl Message {
             TAG_FETCHING => Message::Fetching {
                 stream: r.varint()?,
                 segment: r.varint()?,
+                hops: r.byte()?,
             },
             tag => return Err(DecodeError::UnknownTag(tag)),
         };
@@ -389,8 +397,13 @@ mod tests {
                     bytes
                 }),
             any::<u32>().prop_map(|req| Message::Absent { req }),
-            (any::<u64>(), any::<u64>())
-                .prop_map(|(stream, segment)| Message::Fetching { stream, segment }),
+            (any::<u64>(), any::<u64>(), any::<u8>()).prop_map(|(stream, segment, hops)| {
+                Message::Fetching {
+                    stream,
+                    segment,
+                    hops,
+                }
+            }),
         ]
     }
 

@@ -11,7 +11,7 @@ use super::{identity, peers::Peer, stream::SegmentKey, ConnId, Engine, Millis};
 /// A peer serves at most this many of our downloads at once.
 const PER_PEER_DOWNLOADS: usize = 2;
 /// How long a peer's "I am fetching it" claim holds us back.
-const FETCHING_CLAIM_MS: Millis = 4_000;
+pub(super) const FETCHING_CLAIM_MS: Millis = 4_000;
 /// Live: a segment this close to the newest one is still "fresh" enough to
 /// seed without a playback position.
 const FRESH_SEGMENTS: u64 = 2;

@@ -937,12 +937,42 @@ fn a_transfer_under_way_evicts_stored_segments_to_fit_the_cap() {
 }
 
 #[test]
+fn fetching_claims_are_relayed_to_the_other_peers_up_to_the_hop_limit() {
+    let mut r = Rig::new(Config::default());
+    r.input(Input::Playlist(playlist(10..17)));
+    let fetcher = r.connect(*b"-SC0100-fetcherfetch");
+    let other = r.connect(*b"-SC0100-otherotherot");
+    let (stream, _) = wire(16);
+    let claim = |segment, hops| Message::Fetching {
+        stream,
+        segment,
+        hops,
+    };
+    let out = r.peer_says(fetcher, claim(16, 0));
+    assert_eq!(sent(&out, other), vec![claim(16, 1)]);
+    assert!(sent(&out, fetcher).is_empty(), "not back to the fetcher");
+    let out = r.peer_says(other, claim(16, 1));
+    assert!(out.is_empty(), "a claim already known is news to no one");
+    let out = r.peer_says(fetcher, claim(12, MAX_CLAIM_HOPS - 1));
+    assert_eq!(sent(&out, other), vec![claim(12, MAX_CLAIM_HOPS)]);
+    let out = r.peer_says(fetcher, claim(11, MAX_CLAIM_HOPS));
+    assert!(sent(&out, other).is_empty(), "it went far enough");
+}
+
+#[test]
 fn fetching_claims_are_bounded() {
     let mut r = Rig::new(Config::default());
     let conn = r.connect(*b"-SC0100-remoteremote");
     let (stream, _) = wire(0);
     for segment in 0..1_000 {
-        r.peer_says(conn, Message::Fetching { stream, segment });
+        r.peer_says(
+            conn,
+            Message::Fetching {
+                stream,
+                segment,
+                hops: 0,
+            },
+        );
     }
     assert_eq!(r.e.peer_fetching.len(), MAX_FETCHING_CLAIMS);
     assert!(r
@@ -1093,6 +1123,7 @@ fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
     let fetching = Message::Fetching {
         stream: identity::stream_id(STREAM),
         segment: 14,
+        hops: 0,
     };
     out.extend(r.peer_says(conn, fetching));
     out.extend(r.advance(3_500));

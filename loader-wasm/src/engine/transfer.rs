@@ -95,11 +95,22 @@ impl Engine {
 
     /// Live coordination: peers waiting on this segment need not fetch it.
     pub(super) fn announce_fetching(&mut self, key: SegmentKey) {
+        self.relay_fetching(key, 0, None);
+    }
+
+    /// Sends a claim, `hops` from its fetcher, to every ready peer but
+    /// `from` (the peer it came from).
+    pub(super) fn relay_fetching(&mut self, key: SegmentKey, hops: u8, from: Option<ConnId>) {
         let msg = Message::Fetching {
             stream: key.stream,
             segment: key.sn,
+            hops,
         };
-        for p in self.peers.values_mut().filter(|p| p.ready()) {
+        for p in self
+            .peers
+            .values_mut()
+            .filter(|p| p.ready() && Some(p.conn) != from)
+        {
             p.send(&msg, &mut self.out);
         }
     }

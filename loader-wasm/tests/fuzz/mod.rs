@@ -304,6 +304,7 @@ pub fn run(data: &[u8]) -> u64 {
                         3 => Message::Fetching {
                             stream,
                             segment: s.varint_ish(),
+                            hops: s.byte().unwrap_or(0),
                         },
                         _ => Message::Absent {
                             req: u32::from(s.byte().unwrap_or(0)),
