@@ -58,11 +58,11 @@ const MAX_FETCHING_CLAIMS: usize = 256;
 /// more of the swarm holds back: each viewer knows ~8 peers, and without
 /// relays about one viewer in 9 of a large swarm fetched each new segment
 /// (each rank-0 among its neighbours). Relayed further, claims reach viewers
-/// the data then reaches too late on slow uplinks; they fetch at their HTTP
-/// window instead. Bench `swarm_scale`, N = 100 / 300: with 8 Mbit/s uplinks,
-/// origin amplification 5.33 / 14.55 without relays, 1.89 / 5.46 with 2
-/// hops; under all its conditions 45.0 / 120.5 and 45.7 / 129.0.
-const MAX_CLAIM_HOPS: u8 = 2;
+/// the data then reaches too late where uplinks are a few times the
+/// bitrate; they fetch at their HTTP window instead. Bench `swarm_scale`,
+/// origin amplification at N = 300 without relays / 1 hop / 2 hops: 8 Mbit/s
+/// uplinks 14.55 / 9.57 / 5.43; 2 Mbit/s 34.28 / 29.90 / 44.39.
+const MAX_CLAIM_HOPS: u8 = 1;
 
 /// The loader core. One per player.
 pub struct Engine {
