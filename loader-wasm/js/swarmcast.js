@@ -43,7 +43,7 @@ const knownPeer = (id) => (typeof id === "string" ? id : null);
 const EMPTY_STATS = Object.freeze(toStats([0, 0, 0, 0, 0, 0, 0, 0]));
 
 // The options the engine reads, in the order it expects them (shell/config.rs).
-const FLAGS = ["p2p", "upload", "testOnlyCorruptUploads", "validateP2p"];
+const FLAGS = ["p2p", "upload", "testOnlyCorruptUploads", "validateP2p", "download"];
 const NUMBERS = [
   "maxPeers",
   "maxHttpDownloads",
@@ -56,8 +56,9 @@ const NUMBERS = [
   "httpTimeoutMs",
 ];
 
-// The engine's constructor arguments; absent or mistyped options become -1 or
-// undefined, which keep the engine's defaults, so a typo never breaks playback.
+// The engine's constructor (and configure) arguments; absent or mistyped
+// options become -1 or undefined, which keep the engine's defaults, so a typo
+// never breaks playback.
 const engineArgs = (o) => [
   new Float64Array([
     ...FLAGS.map((k) => (typeof o[k] === "boolean" ? +o[k] : -1)),
@@ -133,6 +134,7 @@ export class Swarmcast extends EventTarget {
 
   #hls;
   #options;
+  #settings; // the options with every configure() applied, for the engine
   #node = null; // the engine; null until the wasm is ready, and after destroy()
   #loads = new Map(); // request id -> { loader, info }
   #nextId = 1;
@@ -151,7 +153,7 @@ export class Swarmcast extends EventTarget {
     if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
     super();
     this.#hls = hls;
-    this.#options = options;
+    this.#options = this.#settings = options;
     if (["required", "off"].includes(options.integrity)) this.#integrity = options.integrity;
   }
 
@@ -164,6 +166,15 @@ export class Swarmcast extends EventTarget {
       this.#abandonEngine();
       return EMPTY_STATS;
     }
+  }
+
+  /**
+   * Changes settings while playing: `download`, the limits and the windows
+   * (see SwarmcastSettings). Settings left out keep their value.
+   */
+  configure(settings) {
+    this.#settings = { ...this.#settings, ...settings };
+    this.#call(() => this.#node?.configure(engineArgs(this.#settings)[0]));
   }
 
   /**
