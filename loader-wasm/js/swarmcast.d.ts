@@ -58,6 +58,12 @@ export interface SwarmcastOptions {
   p2p?: boolean;
   /** Serve segments to other peers. Default true. */
   upload?: boolean;
+  /**
+   * Fetch segments from peers. Default true. false keeps the peers (this
+   * viewer still serves them) but loads every segment over HTTP; with
+   * configure(), transfers from peers under way go to HTTP at once.
+   */
+  download?: boolean;
   /** Segments due within this many seconds of the playhead are fetched over HTTP. */
   httpWindowSeconds?: number;
   /** Segments due within this many seconds are prefetched from peers. */
@@ -74,7 +80,7 @@ export interface SwarmcastOptions {
   p2pTimeoutMs?: number;
   /** A prefetch for the swarm that takes longer than this is abandoned (ms). */
   httpTimeoutMs?: number;
-  /** Upper bound on memory used to keep segments for peers, in bytes. */
+  /** Upper bound on memory used to keep segments for peers, in bytes. Lowered with configure(), it evicts at once. */
   memoryCapBytes?: number;
   /**
    * Checking peers' data against the SHA-256 digests an origin publishes in
@@ -104,6 +110,24 @@ export interface SwarmcastOptions {
    */
   wasmUrl?: string | URL;
 }
+
+/**
+ * What configure() changes while playing. The other options (`p2p`,
+ * `upload`, `trackers`, ...) are fixed by attach().
+ */
+export type SwarmcastSettings = Pick<
+  SwarmcastOptions,
+  | "download"
+  | "httpWindowSeconds"
+  | "p2pWindowSeconds"
+  | "seedWindowSeconds"
+  | "maxPeers"
+  | "maxHttpDownloads"
+  | "maxP2PDownloads"
+  | "p2pTimeoutMs"
+  | "httpTimeoutMs"
+  | "memoryCapBytes"
+>;
 
 export interface PeerStats {
   id: string;
@@ -179,6 +203,13 @@ export declare class Swarmcast extends EventTarget {
   static attach(hls: HlsLike, options?: SwarmcastOptions): Promise<Swarmcast>;
   /** Bytes and segments by source, and the connected peers. */
   stats(): SwarmcastStats;
+  /**
+   * Changes settings while playing, without reloading; settings left out
+   * keep their value. E.g. `configure({ download: false })`: from now on
+   * every segment comes over HTTP, while this viewer still serves its peers.
+   * A lower `maxPeers` applies to new connections.
+   */
+  configure(settings: SwarmcastSettings): void;
   /** Leaves the swarm; hls.js goes on loading over HTTP. */
   destroy(): void;
   addEventListener<K extends keyof SwarmcastEventMap>(

@@ -2,7 +2,7 @@
 // under ESM and CommonJS settings. Each `@ts-expect-error` is an assertion:
 // tsc fails if that line does NOT have a type error.
 import Hls from "hls.js";
-import { Swarmcast, type SwarmcastOptions, type SwarmcastStats } from "swarmcast";
+import { Swarmcast, type SwarmcastOptions, type SwarmcastSettings, type SwarmcastStats } from "swarmcast";
 
 const hls = new Hls();
 const options: SwarmcastOptions = {
@@ -24,6 +24,10 @@ export async function start(): Promise<SwarmcastStats | null> {
     console.log(e.detail.where, e.detail.message, tracker);
   });
   p2p.addEventListener("segmentloaded", (e) => console.log(e.detail.sn, e.detail.source));
+  const settings: SwarmcastSettings = { download: false, maxP2PDownloads: 2, memoryCapBytes: 32 << 20 };
+  p2p.configure(settings);
+  // @ts-expect-error trackers are fixed by attach()
+  p2p.configure({ trackers: [] });
   return p2p.stats();
 }
 
