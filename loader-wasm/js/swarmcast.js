@@ -35,6 +35,9 @@ const publishedDigest = (frag) => {
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
+// The SegmentInfo of an hls.js loader context.
+const segmentInfo = ({ url, frag }) => ({ url, sn: frag?.sn, level: frag?.level, type: frag?.type });
+
 // A peer id for event details: null when the peer is not known by its id
 // (HTTP, or a connection that closed before or after its handshake).
 const knownPeer = (id) => (typeof id === "string" ? id : null);
@@ -210,7 +213,7 @@ export class Swarmcast extends EventTarget {
     if (this.#integrity === "required" && !digest) return false;
     const id = this.#nextId++;
     loader.request = id;
-    const info = { url: context.url, sn: frag.sn, level: frag.level, type: frag.type };
+    const info = segmentInfo(context);
     this.#loads.set(id, { loader, info, digest, frag });
     const ok = this.#call(() =>
       this.#node.load(id, context.url, context.rangeStart || 0, context.rangeEnd || 0, frag.sn, stream),
@@ -246,6 +249,17 @@ export class Swarmcast extends EventTarget {
   /** Forgets a request: finished, aborted or timed out. */
   release(id) {
     if (this.#loads.delete(id)) this.#call(() => this.#node?.abort(id));
+  }
+
+  /**
+   * A fragment load ended without data: `how` names the hls.js callback
+   * ("onError", "onTimeout" or "onAbort") and `error` is its first argument.
+   */
+  ended(context, how, error) {
+    const info = segmentInfo(context);
+    if (how === "onAbort") this.#emit("segmentabort", info);
+    // onError's first argument is { code, text }; onTimeout's is stats.
+    else this.#emit("segmenterror", { ...info, message: error?.text ?? "timeout" });
   }
 
   /** Lets the page's `httpRequestSetup` adjust an HTTP load (URL, headers) before it starts. */
@@ -378,11 +392,9 @@ export class Swarmcast extends EventTarget {
       case 4:
         this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: knownPeer(text) });
         break;
-      case 5: {
-        const detail = { where: text, message: String(value?.message ?? value) };
-        this.#emit("error", a < 0 ? detail : { ...detail, tracker: a });
+      case 5:
+        this.#emit("trackererror", { tracker: a, url: this.#options.trackers[a], message: String(value?.message ?? value) });
         break;
-      }
       case 6:
         this.#prefetch(id, text, a, b);
         break;

@@ -49,7 +49,7 @@ pub fn engine_config(settings: &[f64], trackers: &Array, swarm_id: Option<String
             *ms = (v * scale) as Millis;
         }
     }
-    c.trackers = strings(trackers).filter(|url| !url.is_empty()).collect();
+    c.trackers = strings(trackers).collect();
     c.swarm_id = swarm_id;
     c
 }
