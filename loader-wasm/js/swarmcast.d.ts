@@ -168,11 +168,29 @@ export interface BytesDetail {
   peerId: string | null;
 }
 export interface ErrorDetail {
-  /** Where it happened, e.g. "tracker", "peer", "http", "wasm", "validateSegment". */
+  /** Where it happened, e.g. "wasm", "engine", "integrity", "validateSegment". */
   where: string;
   message: string;
-  /** For tracker errors: the index in `trackers` of the tracker concerned. */
-  tracker?: number;
+}
+/** A fragment load that hls.js started; `sn` is "initSegment" for an init segment. */
+export interface SegmentLoadDetail extends Omit<SegmentInfo, "sn"> {
+  sn: number | "initSegment";
+}
+/** A fragment load that ended without data; hls.js retries it by its own rules. */
+export interface SegmentErrorDetail extends SegmentLoadDetail {
+  /** The HTTP status text, "network error" or "timeout". */
+  message: string;
+}
+export interface TrackerErrorDetail {
+  /** The index in `trackers` of the tracker concerned. */
+  tracker: number;
+  url: string;
+  /**
+   * Its `failure reason`, why its message or URL was refused, or "connection
+   * closed": its socket closed or never opened (it is reopened with backoff,
+   * from 1 s doubling up to 60 s).
+   */
+  message: string;
 }
 
 export interface SwarmcastEventMap {
@@ -180,6 +198,11 @@ export interface SwarmcastEventMap {
   peerconnect: CustomEvent<PeerDetail>;
   peerclose: CustomEvent<PeerDetail>;
   bytes: CustomEvent<BytesDetail>;
+  /** A fragment's HTTP load failed or timed out. */
+  segmenterror: CustomEvent<SegmentErrorDetail>;
+  /** hls.js abandoned a fragment load (seek, level switch, stopLoad, destroy). */
+  segmentabort: CustomEvent<SegmentLoadDetail>;
+  trackererror: CustomEvent<TrackerErrorDetail>;
   error: CustomEvent<ErrorDetail>;
 }
 

@@ -258,8 +258,9 @@ export class Swarmcast extends EventTarget {
   ended(context, how, error) {
     const info = segmentInfo(context);
     if (how === "onAbort") this.#emit("segmentabort", info);
-    // onError's first argument is { code, text }; onTimeout's is stats.
-    else this.#emit("segmenterror", { ...info, message: error?.text ?? "timeout" });
+    // onError's first argument is { code, text } (no text: a network
+    // error); onTimeout's is stats.
+    else this.#emit("segmenterror", { ...info, message: error?.text || (how === "onError" ? "network error" : "timeout") });
   }
 
   /** Lets the page's `httpRequestSetup` adjust an HTTP load (URL, headers) before it starts. */

@@ -2,15 +2,18 @@
 // segments from peers, configure({ download: false }) on it: from then on it
 // gets no byte from peers, keeps playing over HTTP, and every fragment hls.js
 // receives still hashes equal to the origin's; configure({ download: true })
-// and bytes from peers flow again.
+// and bytes from peers flow again. A tracker URL nobody listens on gives
+// trackererror events; on the first page, loads that hls.js abandons
+// (stopLoad while the network is slow) give segmentabort, and loads that
+// fail (segment requests refused) give segmenterror.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack } from "../support/servers.mjs";
+import { startStack, freePort } from "../support/servers.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
 import { FragmentCheck } from "../support/integrity.mjs";
 
-let stack, browser;
+let stack, browser, first;
 before(async () => {
   stack = await startStack();
   browser = await launchBrowser();
@@ -34,10 +37,18 @@ const untilP2p = (p, above, timeout) =>
 test("download off: segments come over HTTP, intact; on again: from peers", { timeout: 90_000 }, async (t) => {
   const { origin, tracker } = stack;
   const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
-  const first = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
+  first = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
   await first.waitForProgress(2, 30_000);
-  const second = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts, record: true });
+  // The second page also has a tracker that cannot be reached.
+  const unreachable = `ws://127.0.0.1:${await freePort()}`;
+  const trackers = [tracker.url, unreachable];
+  const second = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts: { ...opts, trackers }, record: true });
   await untilP2p(second, 0, 30_000);
+  const trackerErrors = await second.page.evaluate(() =>
+    window.player.events.filter((e) => e.type === "trackererror").map((e) => e.detail),
+  );
+  assert.ok(trackerErrors.length > 0, "the unreachable tracker gives trackererror events");
+  for (const e of trackerErrors) assert.deepEqual(e, { tracker: 1, url: unreachable, message: "connection closed" });
 
   const check = new FragmentCheck(second.recorded);
   const off = await configure(second, { download: false });
@@ -64,4 +75,46 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   await configure(second, { download: true });
   await untilP2p(second, later.p2pBytes, 30_000);
   for (const p of [first, second]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
+});
+
+/** Waits for the first page's first event of `type` after `from` events, and returns its detail. */
+const nextEvent = (p, type, from) =>
+  p.page
+    .waitForFunction(([t, n]) => window.player.events.slice(n).find((e) => e.type === t)?.detail, [type, from], {
+      timeout: 15_000,
+      polling: 100,
+    })
+    .then((h) => h.jsonValue());
+
+test("segmentabort and segmenterror", { timeout: 40_000 }, async () => {
+  assert.ok(first, "needs the first page of the previous test");
+  const cdp = await first.page.context().newCDPSession(first.page);
+  const network = (downloadThroughput) =>
+    cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput, uploadThroughput: -1 });
+  await cdp.send("Network.enable");
+  // At 20 kB/s every segment load lasts seconds: stopLoad() abandons one.
+  await network(20_000);
+  let from = await first.page.evaluate(() => window.player.events.length);
+  // The moment hls.js is loading a fragment, it is told to stop (and go on).
+  await first.page.evaluate(() => {
+    const { hls } = window.player;
+    const timer = setInterval(() => {
+      if (hls.streamController.state !== "FRAG_LOADING") return;
+      clearInterval(timer);
+      hls.stopLoad();
+      hls.startLoad();
+    }, 20);
+  });
+  const aborted = await nextEvent(first, "segmentabort", from);
+  assert.match(aborted.url, /\.ts$/);
+  assert.equal(aborted.type, "main");
+
+  // Segment requests fail (as on a network error) until one load has failed.
+  await network(-1);
+  from = await first.page.evaluate(() => window.player.events.length);
+  await first.page.route("**/*.ts", (route) => route.abort());
+  const failed = await nextEvent(first, "segmenterror", from);
+  await first.page.unroute("**/*.ts");
+  assert.match(failed.url, /\.ts$/);
+  assert.equal(failed.message, "network error");
 });
