@@ -34,7 +34,7 @@ const stats = (p) => p.page.evaluate(() => window.player.p2p.stats());
 const untilP2p = (p, above, timeout) =>
   p.page.waitForFunction((n) => window.player.p2p.stats().p2pBytes > n, above, { timeout, polling: 250 });
 
-test("download off: segments come over HTTP, intact; on again: from peers", { timeout: 90_000 }, async (t) => {
+test("download off: segments come over HTTP, intact; on again: from peers", { timeout: 150_000 }, async (t) => {
   const { origin, tracker } = stack;
   const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
   first = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
@@ -43,7 +43,7 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   const unreachable = `ws://127.0.0.1:${await freePort()}`;
   const trackers = [tracker.url, unreachable];
   const second = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts: { ...opts, trackers }, record: true });
-  await untilP2p(second, 0, 30_000);
+  await untilP2p(second, 0, 45_000);
   const trackerErrors = await second.page.evaluate(() =>
     window.player.events.filter((e) => e.type === "trackererror").map((e) => e.detail),
   );
@@ -73,7 +73,7 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   assert.ok(later.peers.length > 0, "the peers stay");
 
   await configure(second, { download: true });
-  await untilP2p(second, later.p2pBytes, 30_000);
+  await untilP2p(second, later.p2pBytes, 45_000);
   for (const p of [first, second]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
 });
 
@@ -92,6 +92,8 @@ test("segmentabort and segmenterror", { timeout: 40_000 }, async () => {
   const network = (downloadThroughput) =>
     cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput, uploadThroughput: -1 });
   await cdp.send("Network.enable");
+  // Every load over HTTP, so that the network conditions below apply to it.
+  await configure(first, { download: false });
   // At 20 kB/s every segment load lasts seconds: stopLoad() abandons one.
   await network(20_000);
   let from = await first.page.evaluate(() => window.player.events.length);
