@@ -79,6 +79,7 @@ export function fragmentLoader(swarm, HttpLoader) {
         callbacks[name] &&
         ((...args) => {
           this.#release();
+          swarm.ended(context, name, args[0]);
           callbacks[name](...args);
         });
       const cb = {
@@ -121,6 +122,7 @@ export function fragmentLoader(swarm, HttpLoader) {
       this.stats.aborted = true;
       const { callbacks, context } = this;
       this.#release();
+      swarm.ended(context, "onAbort");
       callbacks?.onAbort?.(this.stats, context, null);
     }
 

@@ -58,6 +58,12 @@ export interface SwarmcastOptions {
   p2p?: boolean;
   /** Serve segments to other peers. Default true. */
   upload?: boolean;
+  /**
+   * Fetch segments from peers. Default true. false keeps the peers (this
+   * viewer still serves them) but loads every segment over HTTP; with
+   * configure(), transfers from peers under way go to HTTP at once.
+   */
+  download?: boolean;
   /** Segments due within this many seconds of the playhead are fetched over HTTP. */
   httpWindowSeconds?: number;
   /** Segments due within this many seconds are prefetched from peers. */
@@ -74,7 +80,7 @@ export interface SwarmcastOptions {
   p2pTimeoutMs?: number;
   /** A prefetch for the swarm that takes longer than this is abandoned (ms). */
   httpTimeoutMs?: number;
-  /** Upper bound on memory used to keep segments for peers, in bytes. */
+  /** Upper bound on memory used to keep segments for peers, in bytes. Lowered with configure(), it evicts at once. */
   memoryCapBytes?: number;
   /**
    * Checking peers' data against the SHA-256 digests an origin publishes in
@@ -104,6 +110,24 @@ export interface SwarmcastOptions {
    */
   wasmUrl?: string | URL;
 }
+
+/**
+ * What configure() changes while playing. The other options (`p2p`,
+ * `upload`, `trackers`, ...) are fixed by attach().
+ */
+export type SwarmcastSettings = Pick<
+  SwarmcastOptions,
+  | "download"
+  | "httpWindowSeconds"
+  | "p2pWindowSeconds"
+  | "seedWindowSeconds"
+  | "maxPeers"
+  | "maxHttpDownloads"
+  | "maxP2PDownloads"
+  | "p2pTimeoutMs"
+  | "httpTimeoutMs"
+  | "memoryCapBytes"
+>;
 
 export interface PeerStats {
   id: string;
@@ -144,11 +168,29 @@ export interface BytesDetail {
   peerId: string | null;
 }
 export interface ErrorDetail {
-  /** Where it happened, e.g. "tracker", "peer", "http", "wasm", "validateSegment". */
+  /** Where it happened, e.g. "wasm", "engine", "integrity", "validateSegment". */
   where: string;
   message: string;
-  /** For tracker errors: the index in `trackers` of the tracker concerned. */
-  tracker?: number;
+}
+/** A fragment load that hls.js started; `sn` is "initSegment" for an init segment. */
+export interface SegmentLoadDetail extends Omit<SegmentInfo, "sn"> {
+  sn: number | "initSegment";
+}
+/** A fragment load that ended without data; hls.js retries it by its own rules. */
+export interface SegmentErrorDetail extends SegmentLoadDetail {
+  /** The HTTP status text, "network error" or "timeout". */
+  message: string;
+}
+export interface TrackerErrorDetail {
+  /** The index in `trackers` of the tracker concerned. */
+  tracker: number;
+  url: string;
+  /**
+   * Its `failure reason`, why its message or URL was refused, or "connection
+   * closed": its socket closed or never opened (it is reopened with backoff,
+   * from 1 s doubling up to 60 s).
+   */
+  message: string;
 }
 
 export interface SwarmcastEventMap {
@@ -156,6 +198,11 @@ export interface SwarmcastEventMap {
   peerconnect: CustomEvent<PeerDetail>;
   peerclose: CustomEvent<PeerDetail>;
   bytes: CustomEvent<BytesDetail>;
+  /** A fragment's HTTP load failed or timed out. */
+  segmenterror: CustomEvent<SegmentErrorDetail>;
+  /** hls.js abandoned a fragment load (seek, level switch, stopLoad, destroy). */
+  segmentabort: CustomEvent<SegmentLoadDetail>;
+  trackererror: CustomEvent<TrackerErrorDetail>;
   error: CustomEvent<ErrorDetail>;
 }
 
@@ -179,6 +226,13 @@ export declare class Swarmcast extends EventTarget {
   static attach(hls: HlsLike, options?: SwarmcastOptions): Promise<Swarmcast>;
   /** Bytes and segments by source, and the connected peers. */
   stats(): SwarmcastStats;
+  /**
+   * Changes settings while playing, without reloading; settings left out
+   * keep their value. E.g. `configure({ download: false })`: from now on
+   * every segment comes over HTTP, while this viewer still serves its peers.
+   * A lower `maxPeers` applies to new connections.
+   */
+  configure(settings: SwarmcastSettings): void;
   /** Leaves the swarm; hls.js goes on loading over HTTP. */
   destroy(): void;
   addEventListener<K extends keyof SwarmcastEventMap>(

@@ -35,6 +35,9 @@ const publishedDigest = (frag) => {
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
+// The SegmentInfo of an hls.js loader context.
+const segmentInfo = ({ url, frag }) => ({ url, sn: frag?.sn, level: frag?.level, type: frag?.type });
+
 // A peer id for event details: null when the peer is not known by its id
 // (HTTP, or a connection that closed before or after its handshake).
 const knownPeer = (id) => (typeof id === "string" ? id : null);
@@ -43,7 +46,7 @@ const knownPeer = (id) => (typeof id === "string" ? id : null);
 const EMPTY_STATS = Object.freeze(toStats([0, 0, 0, 0, 0, 0, 0, 0]));
 
 // The options the engine reads, in the order it expects them (shell/config.rs).
-const FLAGS = ["p2p", "upload", "testOnlyCorruptUploads", "validateP2p"];
+const FLAGS = ["p2p", "upload", "testOnlyCorruptUploads", "validateP2p", "download"];
 const NUMBERS = [
   "maxPeers",
   "maxHttpDownloads",
@@ -56,8 +59,9 @@ const NUMBERS = [
   "httpTimeoutMs",
 ];
 
-// The engine's constructor arguments; absent or mistyped options become -1 or
-// undefined, which keep the engine's defaults, so a typo never breaks playback.
+// The engine's constructor (and configure) arguments; absent or mistyped
+// options become -1 or undefined, which keep the engine's defaults, so a typo
+// never breaks playback.
 const engineArgs = (o) => [
   new Float64Array([
     ...FLAGS.map((k) => (typeof o[k] === "boolean" ? +o[k] : -1)),
@@ -133,6 +137,7 @@ export class Swarmcast extends EventTarget {
 
   #hls;
   #options;
+  #settings; // the options with every configure() applied, for the engine
   #node = null; // the engine; null until the wasm is ready, and after destroy()
   #loads = new Map(); // request id -> { loader, info }
   #nextId = 1;
@@ -151,7 +156,7 @@ export class Swarmcast extends EventTarget {
     if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
     super();
     this.#hls = hls;
-    this.#options = options;
+    this.#options = this.#settings = options;
     if (["required", "off"].includes(options.integrity)) this.#integrity = options.integrity;
   }
 
@@ -164,6 +169,15 @@ export class Swarmcast extends EventTarget {
       this.#abandonEngine();
       return EMPTY_STATS;
     }
+  }
+
+  /**
+   * Changes settings while playing: `download`, the limits and the windows
+   * (see SwarmcastSettings). Settings left out keep their value.
+   */
+  configure(settings) {
+    this.#settings = { ...this.#settings, ...settings };
+    this.#call(() => this.#node?.configure(engineArgs(this.#settings)[0]));
   }
 
   /**
@@ -199,7 +213,7 @@ export class Swarmcast extends EventTarget {
     if (this.#integrity === "required" && !digest) return false;
     const id = this.#nextId++;
     loader.request = id;
-    const info = { url: context.url, sn: frag.sn, level: frag.level, type: frag.type };
+    const info = segmentInfo(context);
     this.#loads.set(id, { loader, info, digest, frag });
     const ok = this.#call(() =>
       this.#node.load(id, context.url, context.rangeStart || 0, context.rangeEnd || 0, frag.sn, stream),
@@ -235,6 +249,18 @@ export class Swarmcast extends EventTarget {
   /** Forgets a request: finished, aborted or timed out. */
   release(id) {
     if (this.#loads.delete(id)) this.#call(() => this.#node?.abort(id));
+  }
+
+  /**
+   * A fragment load ended without data: `how` names the hls.js callback
+   * ("onError", "onTimeout" or "onAbort") and `error` is its first argument.
+   */
+  ended(context, how, error) {
+    const info = segmentInfo(context);
+    if (how === "onAbort") this.#emit("segmentabort", info);
+    // onError's first argument is { code, text } (no text: a network
+    // error); onTimeout's is stats.
+    else this.#emit("segmenterror", { ...info, message: error?.text || (how === "onError" ? "network error" : "timeout") });
   }
 
   /** Lets the page's `httpRequestSetup` adjust an HTTP load (URL, headers) before it starts. */
@@ -367,11 +393,9 @@ export class Swarmcast extends EventTarget {
       case 4:
         this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: knownPeer(text) });
         break;
-      case 5: {
-        const detail = { where: text, message: String(value?.message ?? value) };
-        this.#emit("error", a < 0 ? detail : { ...detail, tracker: a });
+      case 5:
+        this.#emit("trackererror", { tracker: a, url: this.#options.trackers[a], message: String(value?.message ?? value) });
         break;
-      }
       case 6:
         this.#prefetch(id, text, a, b);
         break;

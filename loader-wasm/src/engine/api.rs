@@ -51,6 +51,9 @@ pub struct ByteRange {
 pub struct Config {
     /// Exchange segments with peers at all. Off: pure HTTP, no tracker.
     pub p2p: bool,
+    /// Fetch segments from peers. Off: peers and trackers stay (for upload),
+    /// every segment comes over HTTP.
+    pub download: bool,
     /// Serve segments we hold to peers that ask.
     pub upload: bool,
     /// WebTorrent tracker URLs (`wss://…`); one socket each.
@@ -120,6 +123,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             p2p: true,
+            download: true,
             upload: true,
             trackers: Vec::new(),
             swarm_id: None,
@@ -226,6 +230,13 @@ pub enum Input {
     RequestLoaded { req: RequestId, data: Vec<u8> },
     /// hls.js aborted the request; no answer will follow.
     AbortRequest { req: RequestId },
+    /// New settings while playing. `p2p`, `upload`, `trackers`, `swarm_id`,
+    /// `validate_p2p`, `corrupt_uploads` and `seeder` are fixed at start and
+    /// keep their values. `download` off hands transfers from peers to HTTP
+    /// at once; a smaller `memory_cap` evicts at once; the other limits and
+    /// windows apply from the next decision on (`max_peers` to new
+    /// connections).
+    Configure(Box<Config>),
     /// The JS `validateSegment` hook refused data from a [`Output::Deliver`]
     /// with a P2P source: the engine drops that peer and refetches over HTTP,
     /// answering `req` again.

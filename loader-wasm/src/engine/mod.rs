@@ -18,9 +18,10 @@
 //! `signalling` (tracker), `peers` (one peer: haves, trust, uploads),
 //! `penalties` (bans and strikes by address), `store` (LRU cache),
 //! `scheduler` (what to fetch from where), `transfer` (bytes arriving,
-//! completion).
+//! completion), `configure` (settings changed while playing).
 
 mod api;
+mod configure;
 mod identity;
 mod peers;
 mod penalties;
@@ -150,6 +151,7 @@ impl Engine {
             Input::AbortRequest { req } => {
                 self.requests.remove(&req);
             }
+            Input::Configure(cfg) => self.configure(*cfg),
             Input::SegmentRejected { req } => self.on_rejected(req),
             Input::SegmentAccepted { req, checked } => self.on_accepted(req, checked),
             Input::TrackerConnected { tracker } => {

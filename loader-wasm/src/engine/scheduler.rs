@@ -147,8 +147,8 @@ impl Engine {
                 t => t,
             };
             let ahead = ttd.is_some_and(|t| t >= 0 && t <= self.cfg.p2p_window_ms as i64);
-            let p2p_ok = self.cfg.p2p;
-            let can_seed = p2p_ok && any_peer && self.should_seed(key, ttd);
+            let p2p_ok = self.cfg.p2p && self.cfg.download;
+            let can_seed = self.cfg.p2p && any_peer && self.should_seed(key, ttd);
             if !requested && !ahead && !can_seed {
                 continue;
             }
@@ -190,6 +190,7 @@ impl Engine {
     /// that would finish inside the urgent window is left early, for a
     /// faster holder (or HTTP, should none come in time); one that would
     /// finish after the deadline, with half the window left, for HTTP.
+    /// With download off, every transfer from a peer goes to HTTP.
     pub(super) fn check_stalls(&mut self) {
         let (mut to_http, mut reroute, mut dead_http) = (Vec::new(), Vec::new(), Vec::new());
         for (&key, d) in self.downloads.iter() {
@@ -201,7 +202,8 @@ impl Engine {
                         |margin: i64| ttd.is_some_and(|t| !d.finishes_within(t - margin, self.now));
                     let window = self.cfg.http_window_ms as i64;
                     let near = ttd.is_some_and(|t| t < window / 2);
-                    if silent >= self.cfg.peer_timeout_ms || (near && late(0)) {
+                    if !self.cfg.download || silent >= self.cfg.peer_timeout_ms || (near && late(0))
+                    {
                         to_http.push(key);
                     } else if d.rate_known(self.now) && late(window / 2) {
                         reroute.push(key);

@@ -75,6 +75,11 @@ impl Store {
         self.evict(Some(id))
     }
 
+    /// A new cap; the next [`Store::reserve`] evicts down to it.
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap;
+    }
+
     /// Holds `bytes` of the cap for transfers under way; returns the keys
     /// evicted to make room.
     pub fn reserve(&mut self, bytes: usize) -> Vec<SegmentKey> {

@@ -1303,3 +1303,85 @@ fn a_liar_costs_one_segment_and_a_fresh_id_from_its_address_does_not_reset_that(
     }
     assert_eq!(asked_of(&out, conn).len(), 2, "trusted after probation");
 }
+
+/// Feeds `Input::Configure` with the current settings changed by `change`.
+fn reconfigured(r: &mut Rig, change: impl FnOnce(&mut Config)) -> Vec<Output> {
+    let mut cfg = r.e.cfg.clone();
+    change(&mut cfg);
+    r.input(Input::Configure(Box::new(cfg)))
+}
+
+#[test]
+fn download_off_hands_transfers_from_peers_to_http_and_on_resumes_them() {
+    let mut r = Rig::new(Config::default());
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: false,
+    });
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let mut out = r.peer_says(conn, have(vec![13, 14, 15]));
+    out.extend(r.request(1, 14));
+    assert!(sent(&out, conn)
+        .iter()
+        .any(|m| matches!(m, Message::Request { segment: 14, .. })));
+
+    let out = reconfigured(&mut r, |c| c.download = false);
+    let cancels = sent(&out, conn)
+        .into_iter()
+        .filter(|m| matches!(m, Message::Cancel { .. }))
+        .count();
+    assert!(cancels >= 1, "the transfers from the peer stop: {out:?}");
+    assert_eq!(handed(&out), vec![RequestId(1)]);
+    let out = r.request(2, 15);
+    assert_eq!(handed(&out), vec![RequestId(2)]);
+    let asked = sent(&out, conn)
+        .iter()
+        .any(|m| matches!(m, Message::Request { .. }));
+    assert!(!asked, "the peer is not asked: {out:?}");
+    assert!(r.e.stats().peers.len() == 1, "the peer stays, for upload");
+
+    let mut out = reconfigured(&mut r, |c| c.download = true);
+    out.extend(r.request(3, 13));
+    assert!(handed(&out).is_empty(), "{out:?}");
+    assert!(sent(&out, conn)
+        .iter()
+        .any(|m| matches!(m, Message::Request { segment: 13, .. })));
+}
+
+#[test]
+fn p2p_upload_and_trackers_keep_their_start_values() {
+    let mut r = Rig::new(Config::default());
+    r.request(1, 12);
+    r.loaded(1, &body(12));
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let out = reconfigured(&mut r, |c| {
+        c.p2p = false;
+        c.upload = false;
+        c.trackers = vec!["wss://u".into()];
+    });
+    assert!(!out.contains_close(conn), "{out:?}");
+    assert!(!out.iter().any(|o| matches!(
+        o,
+        Output::TrackerClose { .. } | Output::TrackerConnect { .. }
+    )));
+    let out = r.peer_says(conn, ask(5, 12));
+    assert_eq!(uploads_started(&out, conn), 1, "still serves: {out:?}");
+}
+
+#[test]
+fn a_smaller_memory_cap_evicts_at_once_and_tells_peers() {
+    let mut r = Rig::new(Config::default());
+    for (req, sn) in [(1, 12), (2, 13)] {
+        r.request(req, sn);
+        r.loaded(req, &body(sn));
+    }
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let out = reconfigured(&mut r, |c| c.memory_cap = 50_000);
+    let evicted = Message::Have {
+        stream: identity::stream_id(STREAM),
+        added: vec![],
+        removed: vec![12],
+    };
+    assert_eq!(sent(&out, conn), vec![evicted]);
+    assert_eq!(delivered(&r.request(3, 13)).len(), 1, "the newest stays");
+}

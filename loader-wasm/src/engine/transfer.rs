@@ -341,7 +341,7 @@ impl Engine {
 
     /// Evicts stored segments until they fit the memory cap beside the
     /// transfers under way, and tells peers.
-    fn make_room(&mut self) {
+    pub(super) fn make_room(&mut self) {
         let evicted = self.store.reserve(self.in_flight_bytes());
         self.broadcast_have(&[], &evicted);
     }

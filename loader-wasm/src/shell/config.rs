@@ -1,6 +1,6 @@
-//! The page's `Swarmcast.attach` options as the engine's typed `Config`. The
-//! JS glue (`js/swarmcast.js`) has already checked their types and flattened
-//! them, so the wasm needs no property lookups by name.
+//! The page's `Swarmcast.attach` (and `configure`) options as the engine's
+//! typed `Config`. The JS glue (`js/swarmcast.js`) has already checked their
+//! types and flattened them, so the wasm needs no property lookups by name.
 
 use js_sys::Array;
 
@@ -9,7 +9,7 @@ use crate::engine::{Config, Millis};
 
 /// `settings` holds, in this order, each -1 when the page left it unset (or
 /// mistyped), so that the engine's default stays: the flags `p2p`, `upload`,
-/// `testOnlyCorruptUploads`, `validateP2p` (1 or 0); the counts `maxPeers`,
+/// `testOnlyCorruptUploads`, `validateP2p`, `download` (1 or 0); the counts `maxPeers`,
 /// `maxHttpDownloads`, `maxP2PDownloads`, `memoryCapBytes`; the windows
 /// `httpWindowSeconds`, `p2pWindowSeconds`, `seedWindowSeconds` (seconds); the
 /// timeouts `p2pTimeoutMs`, `httpTimeoutMs`. `trackers` are the tracker URLs.
@@ -22,6 +22,7 @@ pub fn engine_config(settings: &[f64], trackers: &Array, swarm_id: Option<String
         &mut c.upload,
         &mut c.corrupt_uploads,
         &mut c.validate_p2p,
+        &mut c.download,
     ] {
         if let Some(v) = next() {
             *flag = v != 0.0;
@@ -48,7 +49,7 @@ pub fn engine_config(settings: &[f64], trackers: &Array, swarm_id: Option<String
             *ms = (v * scale) as Millis;
         }
     }
-    c.trackers = strings(trackers).filter(|url| !url.is_empty()).collect();
+    c.trackers = strings(trackers).collect();
     c.swarm_id = swarm_id;
     c
 }

@@ -191,8 +191,8 @@ impl Driver {
                     Input::ConnectionFailed { conn }
                 }
             }
-            Browser::Error(place, error) => {
-                self.error(place, error);
+            Browser::TrackerError(id, error) => {
+                self.tracker_error(id, &error);
                 return None;
             }
         })
@@ -295,9 +295,7 @@ impl Driver {
                     .send(Kind::Bytes, 0, nums, &none, &self.conn_peer(conn));
             }
             Event::TrackerError { tracker, reason } => {
-                let nums = [f64::from(tracker.0), 0.0, 0.0];
-                self.events
-                    .send(Kind::Error, 0, nums, &reason.into(), &"tracker".into());
+                self.tracker_error(tracker.0, &reason.into())
             }
         }
     }
@@ -316,9 +314,16 @@ impl Driver {
             .map_or_else(|| JsValue::from(conn.0), peer_id)
     }
 
-    /// `error` goes to the glue as it is; the glue takes its message.
-    fn error(&self, place: &str, error: JsValue) {
-        self.events
-            .send(Kind::Error, 0, [-1.0, 0.0, 0.0], &error, &place.into());
+    /// Tracker `id` failed; `error` goes to the glue as it is, and the glue
+    /// takes its message.
+    fn tracker_error(&self, id: u32, error: &JsValue) {
+        let none = JsValue::NULL;
+        self.events.send(
+            Kind::TrackerError,
+            0,
+            [f64::from(id), 0.0, 0.0],
+            error,
+            &none,
+        );
     }
 }

@@ -38,8 +38,8 @@ pub(crate) enum Browser {
     PeerMessage(u32, Vec<u8>),
     PeerDrained(u32),
     PeerClosed(u32),
-    /// A browser API refused something: where, and the JS error.
-    Error(&'static str, JsValue),
+    /// Tracker socket `id` failed: the JS error, or why its message was refused.
+    TrackerError(u32, JsValue),
 }
 
 /// Where browser callbacks deliver their events. It only queues: callbacks can

@@ -171,6 +171,14 @@ impl Node {
         }));
     }
 
+    /// New settings while playing, flattened like the constructor's (the
+    /// glue passes every option, changed or not).
+    pub fn configure(&self, settings: Vec<f64>) {
+        let config = engine_config(&settings, &Array::new(), None);
+        self.driver
+            .feed(Step::Engine(Input::Configure(Box::new(config))));
+    }
+
     /// The public stats snapshot, flattened (see `js::stats`).
     pub fn stats(&self) -> js_sys::Array {
         js::stats(&self.driver.engine().stats())

@@ -41,7 +41,7 @@ impl Trackers {
         let ws = match WebSocket::new(url) {
             Ok(ws) => ws,
             Err(e) => {
-                (self.sink)(Browser::Error("tracker", e));
+                (self.sink)(Browser::TrackerError(id, e));
                 (self.sink)(Browser::TrackerClosed(id));
                 return;
             }
@@ -56,12 +56,17 @@ impl Trackers {
             match tracker_json::decode(&text) {
                 Ok(Some(reply)) => sink(Browser::TrackerMessage(id, reply)),
                 Ok(None) => {}
-                Err(why) => sink(Browser::Error("tracker", why.into())),
+                Err(why) => sink(Browser::TrackerError(id, why.into())),
             }
         });
         let sink = self.sink.clone();
-        // An error is always followed by a close event, so close alone is reported.
-        let on_close = callback(move |_| sink(Browser::TrackerClosed(id)));
+        // An error is always followed by a close event, so close alone is
+        // reported. Sockets we close lose their handlers first: this close
+        // is the server's or the network's doing (or the tracker is unreachable).
+        let on_close = callback(move |_| {
+            sink(Browser::TrackerError(id, "connection closed".into()));
+            sink(Browser::TrackerClosed(id));
+        });
         ws.set_onopen(Some(on_open.unchecked_ref()));
         ws.set_onmessage(Some(on_message.unchecked_ref()));
         ws.set_onclose(Some(on_close.unchecked_ref()));

@@ -2,7 +2,7 @@
 // under ESM and CommonJS settings. Each `@ts-expect-error` is an assertion:
 // tsc fails if that line does NOT have a type error.
 import Hls from "hls.js";
-import { Swarmcast, type SwarmcastOptions, type SwarmcastStats } from "swarmcast";
+import { Swarmcast, type SwarmcastOptions, type SwarmcastSettings, type SwarmcastStats } from "swarmcast";
 
 const hls = new Hls();
 const options: SwarmcastOptions = {
@@ -19,11 +19,21 @@ export async function start(): Promise<SwarmcastStats | null> {
     const peer: string | null = e.detail.peerId;
     console.log(e.detail.kind, e.detail.bytes, peer);
   });
-  p2p.addEventListener("error", (e) => {
-    const tracker: number | undefined = e.detail.tracker;
-    console.log(e.detail.where, e.detail.message, tracker);
+  p2p.addEventListener("error", (e) => console.log(e.detail.where, e.detail.message));
+  p2p.addEventListener("trackererror", (e) => {
+    const tracker: number = e.detail.tracker;
+    console.log(tracker, e.detail.url, e.detail.message);
+  });
+  p2p.addEventListener("segmenterror", (e) => console.log(e.detail.url, e.detail.message));
+  p2p.addEventListener("segmentabort", (e) => {
+    const sn: number | "initSegment" = e.detail.sn;
+    console.log(e.detail.url, sn, e.detail.level, e.detail.type);
   });
   p2p.addEventListener("segmentloaded", (e) => console.log(e.detail.sn, e.detail.source));
+  const settings: SwarmcastSettings = { download: false, maxP2PDownloads: 2, memoryCapBytes: 32 << 20 };
+  p2p.configure(settings);
+  // @ts-expect-error trackers are fixed by attach()
+  p2p.configure({ trackers: [] });
   return p2p.stats();
 }
 

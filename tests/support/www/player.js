@@ -111,7 +111,9 @@ player.ready = (async () => {
     }
     const p2p = await Swarmcast.attach(hls, opts);
     player.p2p = p2p;
-    for (const type of ["segmentloaded", "peerconnect", "peerclose", "bytes", "error"]) {
+    const types = ["segmentloaded", "peerconnect", "peerclose", "bytes", "error"];
+    types.push("segmenterror", "segmentabort", "trackererror");
+    for (const type of types) {
       p2p.addEventListener(type, (e) => {
         if (type !== "bytes") player.events.push({ type, detail: e.detail, t: performance.now() });
       });

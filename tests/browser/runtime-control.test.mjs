@@ -1,0 +1,122 @@
+// Two pages play the live test card through swarmcast. Once the second gets
+// segments from peers, configure({ download: false }) on it: from then on it
+// gets no byte from peers, keeps playing over HTTP, and every fragment hls.js
+// receives still hashes equal to the origin's; configure({ download: true })
+// and bytes from peers flow again. A tracker URL nobody listens on gives
+// trackererror events; on the first page, loads that hls.js abandons
+// (stopLoad while the network is slow) give segmentabort, and loads that
+// fail (segment requests refused) give segmenterror.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startStack, freePort } from "../support/servers.mjs";
+import { launchBrowser } from "../support/browser.mjs";
+import { openPlayer } from "../support/player.mjs";
+import { FragmentCheck } from "../support/integrity.mjs";
+
+let stack, browser, first;
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+// Configures the page's swarmcast and returns its stats right after, in the
+// same task: nothing from peers may be counted after this point.
+const configure = (p, settings) =>
+  p.page.evaluate((s) => {
+    window.player.p2p.configure(s);
+    return window.player.p2p.stats();
+  }, settings);
+const stats = (p) => p.page.evaluate(() => window.player.p2p.stats());
+const untilP2p = (p, above, timeout) =>
+  p.page.waitForFunction((n) => window.player.p2p.stats().p2pBytes > n, above, { timeout, polling: 250 });
+
+test("download off: segments come over HTTP, intact; on again: from peers", { timeout: 150_000 }, async (t) => {
+  const { origin, tracker } = stack;
+  const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
+  first = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
+  await first.waitForProgress(2, 30_000);
+  // The second page also has a tracker that cannot be reached.
+  const unreachable = `ws://127.0.0.1:${await freePort()}`;
+  const trackers = [tracker.url, unreachable];
+  const second = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts: { ...opts, trackers }, record: true });
+  await untilP2p(second, 0, 45_000);
+  const trackerErrors = await second.page.evaluate(() =>
+    window.player.events.filter((e) => e.type === "trackererror").map((e) => e.detail),
+  );
+  assert.ok(trackerErrors.length > 0, "the unreachable tracker gives trackererror events");
+  for (const e of trackerErrors) assert.deepEqual(e, { tracker: 1, url: unreachable, message: "connection closed" });
+
+  const check = new FragmentCheck(second.recorded);
+  const off = await configure(second, { download: false });
+  const loadsBefore = await second.page.evaluate(() => window.player.events.length);
+  // Three more segments (2 s each), checked against the origin as they come.
+  const played = (await second.snapshot()).currentTime + 6;
+  await check.checkUntil(async () => (await second.snapshot()).currentTime >= played, 20_000);
+  const later = await stats(second);
+  const sources = await second.page.evaluate(
+    (from) => window.player.events.slice(from).filter((e) => e.type === "segmentloaded").map((e) => e.detail.source),
+    loadsBefore,
+  );
+  t.diagnostic(
+    `download off: P2P ${off.p2pBytes} -> ${later.p2pBytes} B, HTTP ${off.httpBytes} -> ${later.httpBytes} B; ` +
+      `segments after: ${sources.join(", ")}; ${check.records.length} fragments checked`,
+  );
+  assert.equal(later.p2pBytes, off.p2pBytes, "no bytes from peers while download is off");
+  assert.ok(later.httpBytes > off.httpBytes, "segments keep coming over HTTP");
+  // (A segment from a peer may still be passing its digest check right after configure.)
+  assert.ok(sources.length >= 2 && sources.slice(1).every((s) => s === "http"), "the segments since came over HTTP");
+  assert.deepEqual(check.problems(), [], "every fragment equals the origin's bytes");
+  assert.ok(later.peers.length > 0, "the peers stay");
+
+  await configure(second, { download: true });
+  await untilP2p(second, later.p2pBytes, 45_000);
+  for (const p of [first, second]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
+});
+
+/** Waits for the first page's first event of `type` after `from` events, and returns its detail. */
+const nextEvent = (p, type, from) =>
+  p.page
+    .waitForFunction(([t, n]) => window.player.events.slice(n).find((e) => e.type === t)?.detail, [type, from], {
+      timeout: 15_000,
+      polling: 100,
+    })
+    .then((h) => h.jsonValue());
+
+test("segmentabort and segmenterror", { timeout: 40_000 }, async () => {
+  assert.ok(first, "needs the first page of the previous test");
+  const cdp = await first.page.context().newCDPSession(first.page);
+  const network = (downloadThroughput) =>
+    cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput, uploadThroughput: -1 });
+  await cdp.send("Network.enable");
+  // Every load over HTTP, so that the network conditions below apply to it.
+  await configure(first, { download: false });
+  // At 20 kB/s every segment load lasts seconds: stopLoad() abandons one.
+  await network(20_000);
+  let from = await first.page.evaluate(() => window.player.events.length);
+  // The moment hls.js is loading a fragment, it is told to stop (and go on).
+  await first.page.evaluate(() => {
+    const { hls } = window.player;
+    const timer = setInterval(() => {
+      if (hls.streamController.state !== "FRAG_LOADING") return;
+      clearInterval(timer);
+      hls.stopLoad();
+      hls.startLoad();
+    }, 20);
+  });
+  const aborted = await nextEvent(first, "segmentabort", from);
+  assert.match(aborted.url, /\.ts$/);
+  assert.equal(aborted.type, "main");
+
+  // Segment requests fail (as on a network error) until one load has failed.
+  await network(-1);
+  from = await first.page.evaluate(() => window.player.events.length);
+  await first.page.route("**/*.ts", (route) => route.abort());
+  const failed = await nextEvent(first, "segmenterror", from);
+  await first.page.unroute("**/*.ts");
+  assert.match(failed.url, /\.ts$/);
+  assert.equal(failed.message, "network error");
+});
