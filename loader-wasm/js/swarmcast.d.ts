@@ -112,11 +112,15 @@ export interface SwarmcastOptions {
 }
 
 /**
- * What configure() changes while playing. The other options (`p2p`,
- * `upload`, `trackers`, ...) are fixed by attach().
+ * What configure() changes while playing. `p2p`, `upload` and `trackers`
+ * start a new engine (see configure); `swarmId`, the checking options and
+ * `rtcConfig` are fixed by attach().
  */
 export type SwarmcastSettings = Pick<
   SwarmcastOptions,
+  | "p2p"
+  | "upload"
+  | "trackers"
   | "download"
   | "httpWindowSeconds"
   | "p2pWindowSeconds"
@@ -230,7 +234,10 @@ export declare class Swarmcast extends EventTarget {
    * Changes settings while playing, without reloading; settings left out
    * keep their value. E.g. `configure({ download: false })`: from now on
    * every segment comes over HTTP, while this viewer still serves its peers.
-   * A lower `maxPeers` applies to new connections.
+   * A lower `maxPeers` applies to new connections. A change of `p2p`,
+   * `upload` or `trackers` replaces the engine: its connections close, loads
+   * in flight finish over HTTP, the new one joins (or not) with the new
+   * settings and starts with an empty store; stats() carries on counting.
    */
   configure(settings: SwarmcastSettings): void;
   /** Leaves the swarm; hls.js goes on loading over HTTP. */

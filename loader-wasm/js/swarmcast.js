@@ -42,11 +42,11 @@ const segmentInfo = ({ url, frag }) => ({ url, sn: frag?.sn, level: frag?.level,
 // (HTTP, or a connection that closed before or after its handshake).
 const knownPeer = (id) => (typeof id === "string" ? id : null);
 
-// stats() before the engine runs (or if it could not start).
-const EMPTY_STATS = Object.freeze(toStats([0, 0, 0, 0, 0, 0, 0, 0]));
 
 // The options the engine reads, in the order it expects them (shell/config.rs).
 const FLAGS = ["p2p", "upload", "testOnlyCorruptUploads", "validateP2p", "download"];
+// configure() settings that start a new engine (see configure).
+const RESTART = ["p2p", "upload", "trackers"];
 const NUMBERS = [
   "maxPeers",
   "maxHttpDownloads",
@@ -151,6 +151,7 @@ export class Swarmcast extends EventTarget {
   // matched a published digest); -1 once hls.js could not use it.
   #fromPeers = new WeakMap();
   #unanswered = 0; // loads the engine left unanswered since it last answered one
+  #carried = [0, 0, 0, 0, 0, 0, 0, 0]; // stats counts of the engines stopped so far
 
   constructor(key, hls, options) {
     if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
@@ -163,11 +164,11 @@ export class Swarmcast extends EventTarget {
   /** A snapshot of bytes and segments by source, and of connected peers. */
   stats() {
     try {
-      return this.#node ? toStats(this.#node.stats()) : EMPTY_STATS;
+      return toStats(this.#withCarried(this.#node?.stats()));
     } catch (e) {
       this.#fail("stats", e);
       this.#abandonEngine();
-      return EMPTY_STATS;
+      return toStats(this.#carried);
     }
   }
 
@@ -176,8 +177,13 @@ export class Swarmcast extends EventTarget {
    * (see SwarmcastSettings). Settings left out keep their value.
    */
   configure(settings) {
-    this.#settings = { ...this.#settings, ...settings };
-    this.#call(() => this.#node?.configure(engineArgs(this.#settings)[0]));
+    const before = this.#settings;
+    this.#settings = { ...before, ...settings };
+    // Switches and limits change in the running engine. Joining or leaving
+    // the swarm, serving it, or its trackers start a new engine (its loads
+    // in flight finish over HTTP; stats carry on).
+    if (RESTART.some((k) => k in settings && settings[k] !== before[k])) this.#restartEngine();
+    else this.#call(() => this.#node?.configure(engineArgs(this.#settings)[0]));
   }
 
   /**
@@ -280,24 +286,13 @@ export class Swarmcast extends EventTarget {
   #start() {
     const hls = this.#hls;
     if (!hls) return; // destroyed while the wasm loaded
-    const options = this.#options;
-    // With a hook, peers' data is passed on only once the hook accepted it.
-    // With a check (a hook, or digests to verify), peers' data is passed on
-    // only once it passed.
-    const validateP2p = typeof options.validateSegment === "function" || this.#integrity !== "off";
-    const args = engineArgs({ ...options, validateP2p });
-    this.#node = new Node(...args, (...event) => this.#event(...event));
+    this.#newEngine();
     // A page's own fragment loader stays in charge of HTTP: it is chained, not replaced.
     this.#HttpLoader = hls.config.fLoader || hls.config.loader;
     hls.config.fLoader = fragmentLoader(this, this.#HttpLoader);
     this.#on("hlsLevelUpdated", (_, { details, level }) => this.#playlist("main", level, details));
     this.#on("hlsAudioTrackLoaded", (_, { details, id }) => this.#playlist("audio", id, details));
     this.#on("hlsSubtitleTrackLoaded", (_, { details, id }) => this.#playlist("subtitle", id, details));
-    // Playlists hls.js loaded before the engine started (the one being played last).
-    hls.levels?.forEach((l, i) => i !== hls.currentLevel && this.#playlist("main", i, l.details));
-    hls.audioTracks?.forEach((t, i) => this.#playlist("audio", i, t.details));
-    hls.subtitleTracks?.forEach((t, i) => this.#playlist("subtitle", i, t.details));
-    if (hls.currentLevel >= 0) this.#playlist("main", hls.currentLevel, hls.levels[hls.currentLevel]?.details);
     this.#on("hlsMediaAttached", (_, { media }) => this.#watch(media));
     if (hls.media) this.#watch(hls.media);
     this.#on("hlsDestroying", () => this.destroy());
@@ -310,6 +305,33 @@ export class Swarmcast extends EventTarget {
       this.#fromPeers.set(frag, -1);
       if (id) this.#call(() => (this.#node?.reject(id), this.#node?.abort(id)));
     });
+  }
+
+  // An engine with the settings in force, given the playlists hls.js has
+  // loaded (the one being played last).
+  #newEngine() {
+    const hls = this.#hls;
+    const settings = this.#settings;
+    // With a check (a validateSegment hook, or digests to verify), peers'
+    // data is passed on only once it passed.
+    const validateP2p = typeof settings.validateSegment === "function" || this.#integrity !== "off";
+    this.#node = new Node(...engineArgs({ ...settings, validateP2p }), (...event) => this.#event(...event));
+    hls.levels?.forEach((l, i) => i !== hls.currentLevel && this.#playlist("main", i, l.details));
+    hls.audioTracks?.forEach((t, i) => this.#playlist("audio", i, t.details));
+    hls.subtitleTracks?.forEach((t, i) => this.#playlist("subtitle", i, t.details));
+    if (hls.currentLevel >= 0) this.#playlist("main", hls.currentLevel, hls.levels[hls.currentLevel]?.details);
+  }
+
+  // A running engine is replaced (one given up on after an error stays so).
+  #restartEngine() {
+    if (!this.#node) return;
+    this.#stopEngine();
+    this.#call(() => this.#newEngine());
+  }
+
+  // An engine's flat stats (see toStats) plus the counts of the engines it replaced.
+  #withCarried(stats = []) {
+    return this.#carried.map((n, i) => n + (stats[i] ?? 0)).concat(stats.slice(8));
   }
 
   // Hands a (re)loaded media playlist to the engine, flattened for wasm.
@@ -394,7 +416,7 @@ export class Swarmcast extends EventTarget {
         this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: knownPeer(text) });
         break;
       case 5:
-        this.#emit("trackererror", { tracker: a, url: this.#options.trackers[a], message: String(value?.message ?? value) });
+        this.#emit("trackererror", { tracker: a, url: this.#settings.trackers[a], message: String(value?.message ?? value) });
         break;
       case 6:
         this.#prefetch(id, text, a, b);
@@ -480,7 +502,7 @@ export class Swarmcast extends EventTarget {
   #stopEngine() {
     const node = this.#node;
     this.#node = null;
-    if (node) this.#call(() => (node.destroy(), node.free()));
+    if (node) this.#call(() => ((this.#carried = this.#withCarried(node.stats()).slice(0, 8)), node.destroy(), node.free()));
     this.#abandonEngine();
   }
 

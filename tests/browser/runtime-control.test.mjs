@@ -2,7 +2,10 @@
 // segments from peers, configure({ download: false }) on it: from then on it
 // gets no byte from peers, keeps playing over HTTP, and every fragment hls.js
 // receives still hashes equal to the origin's; configure({ download: true })
-// and bytes from peers flow again. A tracker URL nobody listens on gives
+// and bytes from peers flow again. configure({ upload: false }) on the first
+// page starts a new engine there that serves nothing (the second page gets
+// no more bytes from peers; the first page's stats carry on); on again, it
+// serves. A tracker URL nobody listens on gives
 // trackererror events; on the first page, loads that hls.js abandons
 // (stopLoad while the network is slow) give segmentabort, and loads that
 // fail (segment requests refused) give segmenterror.
@@ -13,7 +16,7 @@ import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
 import { FragmentCheck } from "../support/integrity.mjs";
 
-let stack, browser, first;
+let stack, browser, first, second;
 before(async () => {
   stack = await startStack();
   browser = await launchBrowser();
@@ -42,7 +45,7 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   // The second page also has a tracker that cannot be reached.
   const unreachable = `ws://127.0.0.1:${await freePort()}`;
   const trackers = [tracker.url, unreachable];
-  const second = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts: { ...opts, trackers }, record: true });
+  second = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts: { ...opts, trackers }, record: true });
   await untilP2p(second, 0, 45_000);
   const trackerErrors = await second.page.evaluate(() =>
     window.player.events.filter((e) => e.type === "trackererror").map((e) => e.detail),
@@ -74,6 +77,27 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
 
   await configure(second, { download: true });
   await untilP2p(second, later.p2pBytes, 45_000);
+  for (const p of [first, second]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
+});
+
+test("upload off: a new engine that serves nothing, stats carried on; on again: it serves", { timeout: 120_000 }, async (t) => {
+  assert.ok(first && second, "needs the pages of the previous test");
+  const before = await stats(first);
+  // The first page also drops a tracker: a change of trackers restarts the engine too.
+  await configure(first, { upload: false, trackers: [stack.tracker.url] });
+  // Chunks already on their way may still arrive in the next moment.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const secondOff = await stats(second);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const [firstOff, secondLater] = [await stats(first), await stats(second)];
+  t.diagnostic(
+    `upload off: first page uploaded ${before.uploadBytes} -> ${firstOff.uploadBytes} B; ` +
+      `second page's P2P ${secondOff.p2pBytes} -> ${secondLater.p2pBytes} B`,
+  );
+  assert.equal(secondLater.p2pBytes, secondOff.p2pBytes, "the second page gets nothing from peers");
+  for (const k of ["httpBytes", "p2pBytes", "uploadBytes"]) assert.ok(firstOff[k] >= before[k], `${k} carries on`);
+  await configure(first, { upload: true });
+  await untilP2p(second, secondLater.p2pBytes, 60_000);
   for (const p of [first, second]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
 });
 

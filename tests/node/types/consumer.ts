@@ -32,8 +32,9 @@ export async function start(): Promise<SwarmcastStats | null> {
   p2p.addEventListener("segmentloaded", (e) => console.log(e.detail.sn, e.detail.source));
   const settings: SwarmcastSettings = { download: false, maxP2PDownloads: 2, memoryCapBytes: 32 << 20 };
   p2p.configure(settings);
-  // @ts-expect-error trackers are fixed by attach()
-  p2p.configure({ trackers: [] });
+  p2p.configure({ upload: false, trackers: ["wss://tracker.example"] });
+  // @ts-expect-error the swarm id is fixed by attach()
+  p2p.configure({ swarmId: "other" });
   return p2p.stats();
 }
 
