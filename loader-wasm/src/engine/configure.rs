@@ -10,7 +10,8 @@ impl Engine {
     pub(super) fn configure(&mut self, mut new: Config) {
         // Fixed at start: they decide whether and where to meet peers and
         // whether to serve them, name the swarm, say how peers' data is
-        // checked and what kind of peer this is.
+        // checked and what kind of peer this is. (The JS glue changes p2p,
+        // upload and trackers by starting a new engine.)
         new.p2p = self.cfg.p2p;
         new.trackers = std::mem::take(&mut self.cfg.trackers);
         new.swarm_id = self.cfg.swarm_id.take();
