@@ -157,7 +157,9 @@ export class Swarmcast extends EventTarget {
     if (key !== ATTACH) throw new TypeError("Swarmcast: use Swarmcast.attach(hls, options)");
     super();
     this.#hls = hls;
-    this.#options = this.#settings = options;
+    this.#options = options;
+    // The switches' defaults made explicit, so configure() sees what changes.
+    this.#settings = { p2p: true, upload: true, ...options };
     if (["required", "off"].includes(options.integrity)) this.#integrity = options.integrity;
   }
 
