@@ -28,9 +28,9 @@ after(async () => {
 // exports throws a WebAssembly.RuntimeError once `window.trap.at` is set.
 function wrapWasmExports() {
   window.trap = { at: 0, thrown: 0 };
-  const poisoned = (result) => {
+  const poisoned = (instance) => {
     const exports = {};
-    for (const [name, value] of Object.entries(result.instance.exports)) {
+    for (const [name, value] of Object.entries(instance.exports)) {
       exports[name] =
         typeof value !== "function"
           ? value
@@ -42,10 +42,13 @@ function wrapWasmExports() {
               return value(...args);
             };
     }
-    return { module: result.module, instance: { exports } };
+    return { exports };
   };
-  const streaming = WebAssembly.instantiateStreaming;
-  WebAssembly.instantiateStreaming = async (...args) => poisoned(await streaming.apply(WebAssembly, args));
+  // The package compiles its wasm, then instantiates it with `new WebAssembly.Instance`.
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    return poisoned(new Instance(module, imports));
+  };
 }
 
 // Runs in the page once it plays: records hls.js's fragment loads, and arms
@@ -137,8 +140,8 @@ test("an engine that traps mid-playback hands every pending fragment to hls.js w
 // arguments, the handler first) with event kind 0 or 1 (shell/events.rs).
 function muteEngineAnswers() {
   window.mute = { at: 0, dropped: 0 };
-  const streaming = WebAssembly.instantiateStreaming;
-  WebAssembly.instantiateStreaming = (source, imports) => {
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
     const wrapped = {};
     for (const [module, functions] of Object.entries(imports)) {
       wrapped[module] = {};
@@ -153,7 +156,7 @@ function muteEngineAnswers() {
               };
       }
     }
-    return streaming.call(WebAssembly, source, wrapped);
+    return new Instance(module, wrapped);
   };
 }
 

@@ -30,13 +30,14 @@ after(async () => {
 // memory (the instance's one exported WebAssembly.Memory) in window.wasmPeak.
 function watchWasmMemory() {
   window.wasmPeak = 0;
-  const streaming = WebAssembly.instantiateStreaming;
-  WebAssembly.instantiateStreaming = async (...args) => {
-    const result = await streaming.apply(WebAssembly, args);
-    const memory = Object.values(result.instance.exports).find((v) => v instanceof WebAssembly.Memory);
+  // The package compiles its wasm, then instantiates it with `new WebAssembly.Instance`.
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    const instance = new Instance(module, imports);
+    const memory = Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory);
     const sample = () => (window.wasmPeak = Math.max(window.wasmPeak, memory.buffer.byteLength));
     setInterval(sample, 100);
-    return result;
+    return instance;
   };
 }
 

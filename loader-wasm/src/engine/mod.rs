@@ -401,7 +401,13 @@ impl Engine {
                     stream,
                     sn: segment,
                 };
-                if self.note_fetching(key) && hops < MAX_CLAIM_HOPS {
+                // Only claims of our playlists' segments travel on: a peer
+                // cannot make us spread claims of segments nobody plays.
+                let ours = self
+                    .content
+                    .as_ref()
+                    .is_some_and(|c| c.segment(key).is_some());
+                if self.note_fetching(key) && hops < MAX_CLAIM_HOPS && ours {
                     self.relay_fetching(key, hops + 1, Some(conn));
                 }
             }
@@ -456,9 +462,9 @@ impl Engine {
         }
     }
 
-    /// Remembers a peer's claim that it is fetching `key` over HTTP; stale
-    /// claims go first when the table is full.
-    /// Returns whether the claim is news (no fresh claim was known).
+    /// Remembers a peer's claim that it is fetching `key` over HTTP (stale
+    /// claims go first when the table is full); returns whether it is news
+    /// (no fresh claim of `key` was known).
     fn note_fetching(&mut self, key: SegmentKey) -> bool {
         let news = self
             .peer_fetching

@@ -957,6 +957,11 @@ fn fetching_claims_are_relayed_to_the_other_peers_up_to_the_hop_limit() {
     assert_eq!(sent(&out, other), vec![claim(12, MAX_CLAIM_HOPS)]);
     let out = r.peer_says(fetcher, claim(11, MAX_CLAIM_HOPS));
     assert!(sent(&out, other).is_empty(), "it went far enough");
+    let out = r.peer_says(fetcher, claim(99, 0));
+    assert!(
+        sent(&out, other).is_empty(),
+        "not a segment of our playlists"
+    );
 }
 
 #[test]

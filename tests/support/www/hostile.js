@@ -47,8 +47,10 @@ function readVarint(b, pos) {
     if (x < 0x80) return [v, pos];
   }
 }
+// The peer protocol's version (protocol/src/peer.rs `VERSION`).
+const VERSION = 3;
 const wire = {
-  handshake: (peerId, swarm) => Uint8Array.of(1, 2, ...peerId, ...swarm),
+  handshake: (peerId, swarm) => Uint8Array.of(1, VERSION, ...peerId, ...swarm),
   // ids: ascending BigInts.
   have: (stream, ids) => {
     const deltas = ids.flatMap((id, i) => varint(i ? id - ids[i - 1] : id));
