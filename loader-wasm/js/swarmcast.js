@@ -42,11 +42,8 @@ const segmentInfo = ({ url, frag }) => ({ url, sn: frag?.sn, level: frag?.level,
 // (HTTP, or a connection that closed before or after its handshake).
 const knownPeer = (id) => (typeof id === "string" ? id : null);
 
-
 // The options the engine reads, in the order it expects them (shell/config.rs).
 const FLAGS = ["p2p", "upload", "testOnlyCorruptUploads", "validateP2p", "download"];
-// configure() settings that start a new engine (see configure).
-const RESTART = ["p2p", "upload", "trackers"];
 const NUMBERS = [
   "maxPeers",
   "maxHttpDownloads",
@@ -58,6 +55,11 @@ const NUMBERS = [
   "p2pTimeoutMs",
   "httpTimeoutMs",
 ];
+
+// What configure() may change (SwarmcastSettings), and of those, what starts
+// a new engine (see configure).
+const SETTINGS = ["p2p", "upload", "download", "trackers", ...NUMBERS];
+const RESTART = ["p2p", "upload", "trackers"];
 
 // The engine's constructor (and configure) arguments; absent or mistyped
 // options become -1 or undefined, which keep the engine's defaults, so a typo
@@ -137,7 +139,7 @@ export class Swarmcast extends EventTarget {
 
   #hls;
   #options;
-  #settings; // the options with every configure() applied, for the engine
+  #settings; // the options with every configure() applied, for the engine (#options: as attached)
   #node = null; // the engine; null until the wasm is ready, and after destroy()
   #loads = new Map(); // request id -> { loader, info }
   #nextId = 1;
@@ -175,16 +177,16 @@ export class Swarmcast extends EventTarget {
   }
 
   /**
-   * Changes settings while playing: `download`, the limits and the windows
-   * (see SwarmcastSettings). Settings left out keep their value.
+   * Changes settings while playing (see SwarmcastSettings); settings left
+   * out, and options fixed by attach(), keep their value.
    */
   configure(settings) {
-    const before = this.#settings;
-    this.#settings = { ...before, ...settings };
+    const changed = SETTINGS.filter((k) => k in settings && settings[k] !== this.#settings[k]);
+    for (const k of changed) this.#settings[k] = settings[k];
     // Switches and limits change in the running engine. Joining or leaving
     // the swarm, serving it, or its trackers start a new engine (its loads
     // in flight finish over HTTP; stats carry on).
-    if (RESTART.some((k) => k in settings && settings[k] !== before[k])) this.#restartEngine();
+    if (changed.some((k) => RESTART.includes(k))) this.#restartEngine();
     else this.#call(() => this.#node?.configure(engineArgs(this.#settings)[0]));
   }
 
@@ -313,11 +315,10 @@ export class Swarmcast extends EventTarget {
   // loaded (the one being played last).
   #newEngine() {
     const hls = this.#hls;
-    const settings = this.#settings;
     // With a check (a validateSegment hook, or digests to verify), peers'
     // data is passed on only once it passed.
-    const validateP2p = typeof settings.validateSegment === "function" || this.#integrity !== "off";
-    this.#node = new Node(...engineArgs({ ...settings, validateP2p }), (...event) => this.#event(...event));
+    const validateP2p = typeof this.#options.validateSegment === "function" || this.#integrity !== "off";
+    this.#node = new Node(...engineArgs({ ...this.#settings, validateP2p }), (...event) => this.#event(...event));
     hls.levels?.forEach((l, i) => i !== hls.currentLevel && this.#playlist("main", i, l.details));
     hls.audioTracks?.forEach((t, i) => this.#playlist("audio", i, t.details));
     hls.subtitleTracks?.forEach((t, i) => this.#playlist("subtitle", i, t.details));
@@ -504,7 +505,12 @@ export class Swarmcast extends EventTarget {
   #stopEngine() {
     const node = this.#node;
     this.#node = null;
-    if (node) this.#call(() => ((this.#carried = this.#withCarried(node.stats()).slice(0, 8)), node.destroy(), node.free()));
+    if (node)
+      this.#call(() => {
+        this.#carried = this.#withCarried(node.stats()).slice(0, 8);
+        node.destroy();
+        node.free();
+      });
     this.#abandonEngine();
   }
 

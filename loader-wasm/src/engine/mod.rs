@@ -466,11 +466,7 @@ impl Engine {
     /// claims go first when the table is full); returns whether it is news
     /// (no fresh claim of `key` was known).
     fn note_fetching(&mut self, key: SegmentKey) -> bool {
-        let news = self
-            .peer_fetching
-            .get(&key)
-            .is_none_or(|&t| self.now >= t + scheduler::FETCHING_CLAIM_MS);
-        if !news {
+        if self.claimed(key) {
             return false;
         }
         if self.peer_fetching.len() >= MAX_FETCHING_CLAIMS {

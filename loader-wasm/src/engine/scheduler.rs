@@ -11,7 +11,7 @@ use super::{identity, peers::Peer, stream::SegmentKey, ConnId, Engine, Millis};
 /// A peer serves at most this many of our downloads at once.
 const PER_PEER_DOWNLOADS: usize = 2;
 /// How long a peer's "I am fetching it" claim holds us back.
-pub(super) const FETCHING_CLAIM_MS: Millis = 4_000;
+const FETCHING_CLAIM_MS: Millis = 4_000;
 /// Live: a segment this close to the newest one is still "fresh" enough to
 /// seed without a playback position.
 const FRESH_SEGMENTS: u64 = 2;
@@ -34,6 +34,13 @@ impl Engine {
             .filter_map(|p| p.peer_id)
             .filter(|p| identity::rendezvous(p, key.hash()) < mine)
             .count() as u64
+    }
+
+    /// Whether a peer's claim that it is fetching `key` still holds us back.
+    pub(super) fn claimed(&self, key: SegmentKey) -> bool {
+        self.peer_fetching
+            .get(&key)
+            .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS)
     }
 
     /// Whether `p` may be asked for one more segment (see [`Peer::may_ask`]):
@@ -76,12 +83,8 @@ impl Engine {
         if !in_window || (ttd.is_none() && !fresh) {
             return false;
         }
-        let claimed = self
-            .peer_fetching
-            .get(&key)
-            .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS);
         let held = self.peers.values().any(|p| p.has(key));
-        if claimed || held {
+        if self.claimed(key) || held {
             return false;
         }
         let rank = self.seed_rank(key);
@@ -104,14 +107,10 @@ impl Engine {
         if !stream.live {
             return false;
         }
-        let claimed = self
-            .peer_fetching
-            .get(&key)
-            .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS);
         let held = self.peers.values().any(|p| p.has(key));
         let rank = self.seed_rank(key);
         let seen = stream.segment(key.sn).map_or(self.now, |s| s.seen);
-        held || claimed || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
+        held || self.claimed(key) || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
     }
 
     /// Starts whatever transfers are due now, over the streams being played.
