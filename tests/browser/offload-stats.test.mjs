@@ -34,10 +34,12 @@ async function totalMetric(name) {
 
 test("the tracker's metrics show both viewers and their HTTP and P2P bytes", { timeout: 150_000 }, async (t) => {
   const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
-  const open = () => openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
+  const open = (hlsConfig) => openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts, hlsConfig });
   const first = await open();
   await first.waitForProgress(2, 45_000);
-  const second = await open();
+  // Further behind the live edge, the second page asks for each segment after
+  // the first has it: it downloads from peers (at the same distance, either may).
+  const second = await open({ liveSyncDurationCount: 5 });
   const pages = [first, second];
   await second.page.waitForFunction(() => window.player.p2p.stats().p2pBytes > 0, null, { timeout: 45_000, polling: 250 });
 

@@ -45,7 +45,15 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   // The second page also has a tracker that cannot be reached.
   const unreachable = `ws://127.0.0.1:${await freePort()}`;
   const trackers = [tracker.url, unreachable];
-  second = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts: { ...opts, trackers }, record: true });
+  // Two segments further behind the live edge than the first page, the
+  // second asks for each segment after the first page has it: it is the one
+  // that downloads from peers (at the same distance, either page may be).
+  second = await openPlayer(browser.browser, origin.url, {
+    src: origin.liveUrl,
+    opts: { ...opts, trackers },
+    hlsConfig: { liveSyncDurationCount: 5 },
+    record: true,
+  });
   await untilP2p(second, 0, 45_000);
   const trackerErrors = await second.page.evaluate(() =>
     window.player.events.filter((e) => e.type === "trackererror").map((e) => e.detail),

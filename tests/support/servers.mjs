@@ -48,7 +48,7 @@ export async function freePort() {
  * Runs one binary from BIN_DIR in its own process group. Resolves once
  * `ready()` succeeds; rejects (after killing it) if it exits or times out first.
  */
-async function startBinary(name, args, ready, { timeoutMs = 30_000, quiet = true } = {}) {
+async function startBinary(name, args, ready, { timeoutMs = 30_000, quiet = !process.env.SWARMCAST_TEST_LOGS } = {}) {
   const child = spawn(path.join(BIN_DIR, name), args, {
     cwd: REPO,
     detached: true,
