@@ -85,13 +85,20 @@ test("httpRequestSetup authenticates segment loads", { timeout: 150_000 }, (t) =
   twoPages(t, /\.(ts|m4s)$/, "httpRequestSetup"),
 );
 
-test("without credentials hls.js sees the origin's 403", { timeout: 60_000 }, async () => {
+test("without credentials hls.js sees the origin's 403", { timeout: 40_000 }, async () => {
   const proxy = await startAuthProxy(stack.origin.url, /\.ts$/);
   try {
     const opts = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] } };
-    const page = await openPlayer(browser.browser, proxy.url, { src: `${proxy.url}/master.m3u8`, opts });
+    // One retry, not hls.js's default six with backoff: the 403 turns fatal in seconds.
+    const errorRetry = { maxNumRetry: 1, retryDelayMs: 200, maxRetryDelayMs: 200 };
+    const fragLoadPolicy = { default: { maxTimeToFirstByteMs: 10_000, maxLoadTimeMs: 60_000, timeoutRetry: null, errorRetry } };
+    const page = await openPlayer(browser.browser, proxy.url, {
+      src: `${proxy.url}/master.m3u8`,
+      opts,
+      hlsConfig: { fragLoadPolicy },
+    });
     await page.page.waitForFunction(() => window.player.snapshot().fatal.length > 0, null, {
-      timeout: 45_000,
+      timeout: 20_000,
       polling: 250,
     });
     const { fatal } = await page.snapshot();
