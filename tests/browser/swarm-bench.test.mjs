@@ -1,5 +1,5 @@
 // A short run of the swarm benchmark (bench/swarm/run.mjs: 3 swarmcast viewers
-// for 40 s): the command completes, every figure of the report is collected,
+// for 20 s): the command completes, every figure of the report is collected,
 // and bytes flow between peers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ import { REPO } from "../support/servers.mjs";
 test("short swarm benchmark collects its numbers and P2P bytes flow", { timeout: 150_000 }, async (t) => {
   const out = await mkdtemp(path.join(tmpdir(), "swarm-bench-"));
   t.after(() => rm(out, { recursive: true, force: true }));
-  const args = ["bench/swarm/run.mjs", "--n", "3", "--seconds", "40", "--engines", "swarmcast", "--out", out];
+  const args = ["bench/swarm/run.mjs", "--n", "3", "--seconds", "20", "--engines", "swarmcast", "--out", out];
   const { stdout } = await promisify(execFile)("node", args, { cwd: REPO, timeout: 140_000 });
   for (const line of stdout.trim().split("\n")) t.diagnostic(line);
 
