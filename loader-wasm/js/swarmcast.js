@@ -21,10 +21,12 @@ const toStats = ([httpBytes, p2pBytes, rejectedBytes, uploadBytes, http, p2p, la
   return { httpBytes, p2pBytes, rejectedBytes, uploadBytes, peers, segments: { http, p2p }, lateDeliveries, p2pFallbacks };
 };
 
+// Bytes (a Uint8Array or an ArrayBuffer) as lowercase hex.
+const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
 // A peer id as pages see it: 40 hex digits from the engine's 20 bytes. Other
 // values (null for HTTP, a connection number before the handshake) pass as they are.
-const peerHex = (id) =>
-  id instanceof Uint8Array ? Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("") : id;
+const peerHex = (id) => (id instanceof Uint8Array ? hex(id) : id);
 
 // The SHA-256 an origin published for a fragment (#EXT-X-SWARMCAST-DIGEST,
 // which hls.js keeps in frag.tagList), as lowercase hex; undefined if none.
@@ -33,7 +35,6 @@ const publishedDigest = (frag) => {
   return /SHA256=([0-9a-f]{64})/i.exec(value)?.[1].toLowerCase();
 };
 
-const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
 // The SegmentInfo of an hls.js loader context.
 const segmentInfo = ({ url, frag }) => ({ url, sn: frag?.sn, level: frag?.level, type: frag?.type });
