@@ -64,6 +64,9 @@ const MAX_FETCHING_CLAIMS: usize = 256;
 /// origin amplification at N = 300 without relays / 1 hop / 2 hops: 8 Mbit/s
 /// uplinks 14.55 / 9.57 / 5.43; 2 Mbit/s 34.28 / 29.90 / 44.39.
 const MAX_CLAIM_HOPS: u8 = 1;
+/// A claim of a live segment this far past our playlist's newest is relayed:
+/// playlist refreshes of viewers are up to a target duration apart.
+const CLAIM_AHEAD_SEGMENTS: u64 = 2;
 
 /// The loader core. One per player.
 pub struct Engine {
@@ -401,12 +404,20 @@ impl Engine {
                     stream,
                     sn: segment,
                 };
-                // Only claims of our playlists' segments travel on: a peer
-                // cannot make us spread claims of segments nobody plays.
+                // Only claims of our playlists' segments, or of the next
+                // ones of a live stream (its fetcher's playlist may show a
+                // segment before ours does), travel on: a peer cannot make
+                // us spread claims of segments nobody plays.
                 let ours = self
                     .content
                     .as_ref()
-                    .is_some_and(|c| c.segment(key).is_some());
+                    .and_then(|c| c.stream(stream))
+                    .is_some_and(|s| {
+                        s.segment(segment).is_some()
+                            || s.newest().is_some_and(|n| {
+                                s.live && segment > n && segment <= n + CLAIM_AHEAD_SEGMENTS
+                            })
+                    });
                 if self.note_fetching(key) && hops < MAX_CLAIM_HOPS && ours {
                     self.relay_fetching(key, hops + 1, Some(conn));
                 }

@@ -957,6 +957,16 @@ fn fetching_claims_are_relayed_to_the_other_peers_up_to_the_hop_limit() {
     assert_eq!(sent(&out, other), vec![claim(12, MAX_CLAIM_HOPS)]);
     let out = r.peer_says(fetcher, claim(11, MAX_CLAIM_HOPS));
     assert!(sent(&out, other).is_empty(), "it went far enough");
+    // The fetcher's playlist may show a live segment before ours does.
+    let next = 16 + CLAIM_AHEAD_SEGMENTS;
+    let out = r.peer_says(fetcher, claim(next, 0));
+    assert_eq!(
+        sent(&out, other),
+        vec![claim(next, 1)],
+        "just past our newest"
+    );
+    let out = r.peer_says(fetcher, claim(next + 1, 0));
+    assert!(sent(&out, other).is_empty(), "too far past our newest");
     let out = r.peer_says(fetcher, claim(99, 0));
     assert!(
         sent(&out, other).is_empty(),
