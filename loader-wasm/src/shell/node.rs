@@ -38,7 +38,7 @@ impl Node {
     /// RTCConfiguration for every peer connection.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        settings: Vec<f64>,
+        settings: Array,
         trackers: Array,
         swarm_id: Option<String>,
         rtc_config: JsValue,
@@ -66,8 +66,9 @@ impl Node {
         kind: u8,
         live: bool,
         urls: Array,
-        nums: &[f64],
+        nums: Array,
     ) {
+        let nums: Vec<f64> = nums.iter().map(|n| n.as_f64().unwrap_or(0.0)).collect();
         let segments = strings(&urls)
             .zip(nums.chunks_exact(5))
             .map(|(url, n)| SegmentInfo {
@@ -173,7 +174,7 @@ impl Node {
 
     /// New settings while playing, flattened like the constructor's (the
     /// glue passes every option, changed or not).
-    pub fn configure(&self, settings: Vec<f64>) {
+    pub fn configure(&self, settings: Array) {
         let config = engine_config(&settings, &Array::new(), None);
         self.driver
             .feed(Step::Engine(Input::Configure(Box::new(config))));
