@@ -1,13 +1,14 @@
 //! The wasm-bindgen surface called by the JS glue (`js/swarmcast.js`): one
 //! `Node` per hls.js instance. Each call becomes an engine input; answers and
 //! events come back through the glue's handler (see `events`).
-//! Byte and number lists arrive as JS arrays (`Uint8Array`, `Array`) and are
-//! copied here: `Vec<u8>`/`Vec<f64>` arguments would add wasm-bindgen's copy
-//! helpers to the glue (0.14 KB gzip for the two).
+//! Strings, bytes and number lists arrive as JS values (`JsString`,
+//! `Uint8Array`, `Array`) and are copied here: `String`, `Vec<u8>` and
+//! `Vec<f64>` arguments would make wasm-bindgen's glue copy them at each call
+//! site (0.24 KB gzip for the three).
 
 use std::rc::Rc;
 
-use js_sys::{Array, Math, Uint8Array};
+use js_sys::{Array, JsString, Math, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::{
@@ -64,8 +65,8 @@ impl Node {
     /// (ms), duration (ms), rangeStart, rangeEnd.
     pub fn playlist(
         &self,
-        manifest_url: String,
-        stream: String,
+        manifest_url: JsString,
+        stream: JsString,
         kind: u8,
         live: bool,
         urls: Array,
@@ -88,8 +89,8 @@ impl Node {
             _ => StreamKind::Main,
         };
         let playlist = Playlist {
-            manifest_url,
-            stream,
+            manifest_url: manifest_url.into(),
+            stream: stream.into(),
             kind,
             live,
             segments,
@@ -111,18 +112,18 @@ impl Node {
     pub fn load(
         &self,
         req: u32,
-        url: String,
+        url: JsString,
         range_start: f64,
         range_end: f64,
         sn: f64,
-        stream: String,
+        stream: JsString,
     ) {
         let range = byte_range(range_start, range_end);
         let input = Input::SegmentRequest {
             req: RequestId(req),
-            stream,
+            stream: stream.into(),
             sn: sn as u64,
-            url,
+            url: url.into(),
             range,
         };
         self.driver.feed(Step::Engine(input));
