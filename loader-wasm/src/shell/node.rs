@@ -44,11 +44,11 @@ impl Node {
     pub fn new(
         settings: Array,
         trackers: Array,
-        swarm_id: Option<String>,
+        swarm_id: Option<JsString>,
         rtc_config: JsValue,
         events: EventSink,
     ) -> Node {
-        let config = engine_config(&settings, &trackers, swarm_id);
+        let config = engine_config(&settings, &trackers, swarm_id.map(String::from));
         let low_water = config.channel_low_water as u32;
         // 53 random bits; the engine derives its peer id and choices from them.
         let seed = (Math::random() * 9_007_199_254_740_992.0) as u64;
