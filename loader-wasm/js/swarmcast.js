@@ -420,7 +420,11 @@ export class Swarmcast extends EventTarget {
         this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: knownPeer(text) });
         break;
       case 5:
-        this.#emit("trackererror", { tracker: a, url: this.#settings.trackers[a], message: String(value?.message ?? value) });
+        this.#emit(b ? "trackerwarning" : "trackererror", {
+          tracker: a,
+          url: this.#settings.trackers[a],
+          message: String(value?.message ?? value),
+        });
         break;
       case 6:
         this.#prefetch(id, text, a, b);
