@@ -207,6 +207,8 @@ export interface SwarmcastEventMap {
   /** hls.js abandoned a fragment load (seek, level switch, stopLoad, destroy). */
   segmentabort: CustomEvent<SegmentLoadDetail>;
   trackererror: CustomEvent<TrackerErrorDetail>;
+  /** A tracker's reply carried a `warning message` (the reply is still used): `message` is it. */
+  trackerwarning: CustomEvent<TrackerErrorDetail>;
   error: CustomEvent<ErrorDetail>;
 }
 

@@ -66,10 +66,10 @@ const RESTART = ["p2p", "upload", "trackers"];
 // options become -1 or undefined, which keep the engine's defaults, so a typo
 // never breaks playback.
 const engineArgs = (o) => [
-  new Float64Array([
+  [
     ...FLAGS.map((k) => (typeof o[k] === "boolean" ? +o[k] : -1)),
     ...NUMBERS.map((k) => (typeof o[k] === "number" && o[k] >= 0 ? o[k] : -1)),
-  ]),
+  ],
   Array.isArray(o.trackers) ? o.trackers : [],
   typeof o.swarmId === "string" ? o.swarmId : undefined,
   // A public STUN server by default, so that viewers behind NAT find each other.
@@ -355,7 +355,7 @@ export class Swarmcast extends EventTarget {
     }
     this.#frags.set(stream, frags);
     this.#call(() =>
-      this.#node?.playlist(hls.url ?? details.url, stream, KINDS[type], details.live, urls, new Float64Array(nums)),
+      this.#node?.playlist(hls.url ?? details.url, stream, KINDS[type], details.live, urls, nums),
     );
   }
 
@@ -420,7 +420,11 @@ export class Swarmcast extends EventTarget {
         this.#emit("bytes", { kind: ["http", "p2p", "upload"][b], bytes: a, peerId: knownPeer(text) });
         break;
       case 5:
-        this.#emit("trackererror", { tracker: a, url: this.#settings.trackers[a], message: String(value?.message ?? value) });
+        this.#emit(b ? "trackerwarning" : "trackererror", {
+          tracker: a,
+          url: this.#settings.trackers[a],
+          message: String(value?.message ?? value),
+        });
         break;
       case 6:
         this.#prefetch(id, text, a, b);

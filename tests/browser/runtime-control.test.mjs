@@ -5,25 +5,38 @@
 // and bytes from peers flow again. configure({ upload: false }) on the first
 // page starts a new engine there that serves nothing (the second page gets
 // no more bytes from peers; the first page's stats carry on); on again, it
-// serves. A tracker URL nobody listens on gives
-// trackererror events; on the first page, loads that hls.js abandons
-// (stopLoad while the network is slow) give segmentabort, and loads that
-// fail (segment requests refused) give segmenterror.
+// serves. A tracker URL nobody listens on gives trackererror events, and a
+// tracker's `warning message` a trackerwarning event; on the first page,
+// loads that hls.js abandons (stopLoad while the network is slow) give
+// segmentabort, and loads that fail (segment requests refused) give
+// segmenterror.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, freePort } from "../support/servers.mjs";
 import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
 import { FragmentCheck } from "../support/integrity.mjs";
+import { WebSocketServer } from "ws";
 
-let stack, browser, first, second;
+const WARNING = "swarmcast test warning";
+let stack, browser, first, second, warner;
 before(async () => {
   stack = await startStack();
   browser = await launchBrowser();
+  // A tracker that answers every announce with a WebTorrent `warning message` (and no peers).
+  warner = new WebSocketServer({ host: "127.0.0.1", port: await freePort() });
+  warner.on("connection", (socket) =>
+    socket.on("message", (data) => {
+      const { action, info_hash } = JSON.parse(data);
+      if (action === "announce")
+        socket.send(JSON.stringify({ action, info_hash, interval: 120, "warning message": WARNING }));
+    }),
+  );
 });
 after(async () => {
   await browser?.close();
   await stack?.stop();
+  warner?.close();
 });
 
 // Configures the page's swarmcast and returns its stats right after, in the
@@ -42,9 +55,10 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
   first = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
   await first.waitForProgress(2, 30_000);
-  // The second page also has a tracker that cannot be reached.
+  // The second page also has a tracker that cannot be reached, and one that warns.
   const unreachable = `ws://127.0.0.1:${await freePort()}`;
-  const trackers = [tracker.url, unreachable];
+  const warning = `ws://127.0.0.1:${warner.address().port}`;
+  const trackers = [tracker.url, unreachable, warning];
   // Two segments further behind the live edge than the first page, the
   // second asks for each segment after the first page has it: it is the one
   // that downloads from peers (at the same distance, either page may be).
@@ -60,6 +74,10 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   );
   assert.ok(trackerErrors.length > 0, "the unreachable tracker gives trackererror events");
   for (const e of trackerErrors) assert.deepEqual(e, { tracker: 1, url: unreachable, message: "connection closed" });
+  const warnings = await second.page.evaluate(() =>
+    window.player.events.filter((e) => e.type === "trackerwarning").map((e) => e.detail),
+  );
+  assert.deepEqual(warnings[0], { tracker: 2, url: warning, message: WARNING }, "the warning comes as trackerwarning");
 
   const check = new FragmentCheck(second.recorded);
   const off = await configure(second, { download: false });

@@ -1,6 +1,8 @@
 //! The page's `Swarmcast.attach` (and `configure`) options as the engine's
 //! typed `Config`. The JS glue (`js/swarmcast.js`) has already checked their
 //! types and flattened them, so the wasm needs no property lookups by name.
+//! Number lists cross as plain JS arrays, read element by element: a
+//! `Vec<f64>` argument would add wasm-bindgen's copy helpers to the glue.
 
 use js_sys::Array;
 
@@ -13,9 +15,9 @@ use crate::engine::{Config, Millis};
 /// `maxHttpDownloads`, `maxP2PDownloads`, `memoryCapBytes`; the windows
 /// `httpWindowSeconds`, `p2pWindowSeconds`, `seedWindowSeconds` (seconds); the
 /// timeouts `p2pTimeoutMs`, `httpTimeoutMs`. `trackers` are the tracker URLs.
-pub fn engine_config(settings: &[f64], trackers: &Array, swarm_id: Option<String>) -> Config {
+pub fn engine_config(settings: &Array, trackers: &Array, swarm_id: Option<String>) -> Config {
     let mut c = Config::default();
-    let mut given = settings.iter().map(|v| Some(*v).filter(|v| *v >= 0.0));
+    let mut given = settings.iter().map(|v| v.as_f64().filter(|v| *v >= 0.0));
     let mut next = || given.next().flatten();
     for flag in [
         &mut c.p2p,

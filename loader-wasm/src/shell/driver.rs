@@ -191,8 +191,8 @@ impl Driver {
                     Input::ConnectionFailed { conn }
                 }
             }
-            Browser::TrackerError(id, error) => {
-                self.tracker_error(id, &error);
+            Browser::Tracker(id, message, warning) => {
+                self.tracker_notice(id, &message, warning);
                 return None;
             }
         })
@@ -295,7 +295,7 @@ impl Driver {
                     .send(Kind::Bytes, 0, nums, &none, &self.conn_peer(conn));
             }
             Event::TrackerError { tracker, reason } => {
-                self.tracker_error(tracker.0, &reason.into())
+                self.tracker_notice(tracker.0, &reason.into(), false)
             }
         }
     }
@@ -314,15 +314,15 @@ impl Driver {
             .map_or_else(|| JsValue::from(conn.0), peer_id)
     }
 
-    /// Tracker `id` failed; `error` goes to the glue as it is, and the glue
-    /// takes its message.
-    fn tracker_error(&self, id: u32, error: &JsValue) {
+    /// Tracker `id` failed, or warned; `message` goes to the glue as it is
+    /// (a JS error or a string), and the glue takes its message.
+    fn tracker_notice(&self, id: u32, message: &JsValue, warning: bool) {
         let none = JsValue::NULL;
         self.events.send(
-            Kind::TrackerError,
+            Kind::Tracker,
             0,
-            [f64::from(id), 0.0, 0.0],
-            error,
+            [f64::from(id), f64::from(u8::from(warning)), 0.0],
+            message,
             &none,
         );
     }

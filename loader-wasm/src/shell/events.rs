@@ -41,10 +41,10 @@ pub enum Kind {
     PeerClose = 3,
     /// a = bytes; b = 0 HTTP, 1 from a peer, 2 uploaded; text = peer id or null.
     Bytes = 4,
-    /// A tracker failed: a = its index; value = the JS error, or the
-    /// message (its `failure reason`, why its message was refused, or
-    /// "connection closed").
-    TrackerError = 5,
+    /// A tracker failed (b = 0) or warned (b = 1): a = its index; value =
+    /// the JS error, or the message (its `failure reason` or `warning
+    /// message`, why its message was refused, or "connection closed").
+    Tracker = 5,
     /// Prefetch `req` (a fetch id) with the page's hls.js loader: text = URL;
     /// a, b = rangeStart, rangeEnd (0, 0: whole). Report `Node::http_loaded`
     /// or `Node::http_failed`.

@@ -38,8 +38,9 @@ pub(crate) enum Browser {
     PeerMessage(u32, Vec<u8>),
     PeerDrained(u32),
     PeerClosed(u32),
-    /// Tracker socket `id` failed: the JS error, or why its message was refused.
-    TrackerError(u32, JsValue),
+    /// Tracker socket `id` failed (the JS error, or why its message was
+    /// refused), or, when the flag is set, sent a `warning message`.
+    Tracker(u32, JsValue, bool),
 }
 
 /// Where browser callbacks deliver their events. It only queues: callbacks can

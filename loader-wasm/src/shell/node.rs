@@ -1,10 +1,14 @@
 //! The wasm-bindgen surface called by the JS glue (`js/swarmcast.js`): one
 //! `Node` per hls.js instance. Each call becomes an engine input; answers and
 //! events come back through the glue's handler (see `events`).
+//! Strings, bytes and number lists arrive as JS values (`JsString`,
+//! `Uint8Array`, `Array`) and are copied here: `String`, `Vec<u8>` and
+//! `Vec<f64>` arguments would make wasm-bindgen's glue copy them at each call
+//! site (0.47 KB gzip in all).
 
 use std::rc::Rc;
 
-use js_sys::{Array, Math};
+use js_sys::{Array, JsString, Math, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::{
@@ -38,13 +42,13 @@ impl Node {
     /// RTCConfiguration for every peer connection.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        settings: Vec<f64>,
+        settings: Array,
         trackers: Array,
-        swarm_id: Option<String>,
+        swarm_id: Option<JsString>,
         rtc_config: JsValue,
         events: EventSink,
     ) -> Node {
-        let config = engine_config(&settings, &trackers, swarm_id);
+        let config = engine_config(&settings, &trackers, swarm_id.map(String::from));
         let low_water = config.channel_low_water as u32;
         // 53 random bits; the engine derives its peer id and choices from them.
         let seed = (Math::random() * 9_007_199_254_740_992.0) as u64;
@@ -61,13 +65,14 @@ impl Node {
     /// (ms), duration (ms), rangeStart, rangeEnd.
     pub fn playlist(
         &self,
-        manifest_url: String,
-        stream: String,
+        manifest_url: JsString,
+        stream: JsString,
         kind: u8,
         live: bool,
         urls: Array,
-        nums: &[f64],
+        nums: Array,
     ) {
+        let nums: Vec<f64> = nums.iter().map(|n| n.as_f64().unwrap_or(0.0)).collect();
         let segments = strings(&urls)
             .zip(nums.chunks_exact(5))
             .map(|(url, n)| SegmentInfo {
@@ -84,8 +89,8 @@ impl Node {
             _ => StreamKind::Main,
         };
         let playlist = Playlist {
-            manifest_url,
-            stream,
+            manifest_url: manifest_url.into(),
+            stream: stream.into(),
             kind,
             live,
             segments,
@@ -107,36 +112,36 @@ impl Node {
     pub fn load(
         &self,
         req: u32,
-        url: String,
+        url: JsString,
         range_start: f64,
         range_end: f64,
         sn: f64,
-        stream: String,
+        stream: JsString,
     ) {
         let range = byte_range(range_start, range_end);
         let input = Input::SegmentRequest {
             req: RequestId(req),
-            stream,
+            stream: stream.into(),
             sn: sn as u64,
-            url,
+            url: url.into(),
             range,
         };
         self.driver.feed(Step::Engine(input));
     }
 
     /// hls.js's loader finished request `req` after a "to HTTP" event.
-    pub fn loaded(&self, req: u32, data: Vec<u8>) {
+    pub fn loaded(&self, req: u32, data: Uint8Array) {
         self.driver.feed(Step::Engine(Input::RequestLoaded {
             req: RequestId(req),
-            data,
+            data: data.to_vec(),
         }));
     }
 
     /// The prefetch `fetch` succeeded; its first byte came at `first_byte` (ms).
-    pub fn http_loaded(&self, fetch: u32, data: Vec<u8>, first_byte: f64) {
+    pub fn http_loaded(&self, fetch: u32, data: Uint8Array, first_byte: f64) {
         self.driver.feed(Step::Engine(Input::HttpLoaded {
             fetch: FetchId(fetch),
-            data,
+            data: data.to_vec(),
             first_byte: first_byte.max(0.0) as u64,
         }));
     }
@@ -173,7 +178,7 @@ impl Node {
 
     /// New settings while playing, flattened like the constructor's (the
     /// glue passes every option, changed or not).
-    pub fn configure(&self, settings: Vec<f64>) {
+    pub fn configure(&self, settings: Array) {
         let config = engine_config(&settings, &Array::new(), None);
         self.driver
             .feed(Step::Engine(Input::Configure(Box::new(config))));

@@ -2,6 +2,7 @@
 //! send and when to reconnect; this module only owns the sockets, encodes and
 //! decodes the JSON frames, and turns socket events into engine inputs.
 
+use js_sys::JSON;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
@@ -41,7 +42,7 @@ impl Trackers {
         let ws = match WebSocket::new(url) {
             Ok(ws) => ws,
             Err(e) => {
-                (self.sink)(Browser::TrackerError(id, e));
+                (self.sink)(Browser::Tracker(id, e, false));
                 (self.sink)(Browser::TrackerClosed(id));
                 return;
             }
@@ -53,10 +54,16 @@ impl Trackers {
             let Some(text) = e.unchecked_into::<MessageEvent>().data().as_string() else {
                 return;
             };
-            match tracker_json::decode(&text) {
+            let Ok(v) = JSON::parse(&text) else {
+                return sink(Browser::Tracker(id, tracker_json::BAD.into(), false));
+            };
+            if let Some(warning) = tracker_json::warning(&v) {
+                sink(Browser::Tracker(id, warning, true));
+            }
+            match tracker_json::decode(&v) {
                 Ok(Some(reply)) => sink(Browser::TrackerMessage(id, reply)),
                 Ok(None) => {}
-                Err(why) => sink(Browser::TrackerError(id, why.into())),
+                Err(why) => sink(Browser::Tracker(id, why.into(), false)),
             }
         });
         let sink = self.sink.clone();
@@ -64,7 +71,7 @@ impl Trackers {
         // reported. Sockets we close lose their handlers first: this close
         // is the server's or the network's doing (or the tracker is unreachable).
         let on_close = callback(move |_| {
-            sink(Browser::TrackerError(id, "connection closed".into()));
+            sink(Browser::Tracker(id, "connection closed".into(), false));
             sink(Browser::TrackerClosed(id));
         });
         ws.set_onopen(Some(on_open.unchecked_ref()));

@@ -74,16 +74,25 @@ pub fn encode(msg: &TrackerRequest) -> String {
         .unwrap_or_default()
 }
 
-/// A reply the loader acts on; `Ok(None)` for well-formed ones it has no
-/// use for (scrape replies, announce replies without an interval).
-pub fn decode(text: &str) -> Result<Option<TrackerReply>, &'static str> {
-    const BAD: &str = "undecodable tracker message";
-    let v = JSON::parse(text).map_err(|_| BAD)?;
+/// Why a tracker's message was refused.
+pub const BAD: &str = "undecodable tracker message";
+
+/// The tracker's `warning message`, which may come with any reply.
+pub fn warning(v: &JsValue) -> Option<JsValue> {
+    Reflect::get(v, &"warning message".into())
+        .ok()
+        .filter(JsValue::is_string)
+}
+
+/// A reply (the parsed JSON of a text frame) the loader acts on; `Ok(None)`
+/// for well-formed ones it has no use for (scrape replies, announce replies
+/// without an interval).
+pub fn decode(v: &JsValue) -> Result<Option<TrackerReply>, &'static str> {
     if !v.is_object() {
         return Err(BAD);
     }
     let field = |k: &str| {
-        Reflect::get(&v, &k.into())
+        Reflect::get(v, &k.into())
             .ok()
             .filter(|x| !x.is_undefined())
     };

@@ -24,6 +24,7 @@ export async function start(): Promise<SwarmcastStats | null> {
     const tracker: number = e.detail.tracker;
     console.log(tracker, e.detail.url, e.detail.message);
   });
+  p2p.addEventListener("trackerwarning", (e) => console.log(e.detail.tracker, e.detail.message));
   p2p.addEventListener("segmenterror", (e) => console.log(e.detail.url, e.detail.message));
   p2p.addEventListener("segmentabort", (e) => {
     const sn: number | "initSegment" = e.detail.sn;

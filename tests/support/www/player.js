@@ -112,7 +112,7 @@ player.ready = (async () => {
     const p2p = await Swarmcast.attach(hls, opts);
     player.p2p = p2p;
     const types = ["segmentloaded", "peerconnect", "peerclose", "bytes", "error"];
-    types.push("segmenterror", "segmentabort", "trackererror");
+    types.push("segmenterror", "segmentabort", "trackererror", "trackerwarning");
     for (const type of types) {
       p2p.addEventListener(type, (e) => {
         if (type !== "bytes") player.events.push({ type, detail: e.detail, t: performance.now() });
