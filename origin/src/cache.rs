@@ -22,7 +22,7 @@ use crate::version::Version;
 
 /// Age after which a fine-grained (sub-second) ctime is trusted: well above
 /// the kernel's coarse clock tick (at most 10 ms).
-const SETTLE_FINE: Duration = Duration::from_millis(50);
+pub const SETTLE_FINE: Duration = Duration::from_millis(50);
 /// Age for whole-second timestamps (ext3, small ext4 inodes; FAT has 2 s).
 const SETTLE_COARSE: Duration = Duration::from_secs(2);
 /// Few shards: lookups are short, and each shard must fit the largest entry.

@@ -22,7 +22,7 @@ use quick_cache::sync::Cache;
 use warp::http::HeaderMap;
 
 use crate::annotate::{annotate, Dependency};
-use crate::cache::{Cached, Fingerprint};
+use crate::cache::{Cached, Fingerprint, SETTLE_FINE};
 use crate::digest_store::DigestStore;
 use crate::files::{answer, Files, Loaded};
 use crate::media::Kind;
@@ -141,7 +141,14 @@ fn build(store: &DigestStore, mounts: &Mounts, url_path: &str, raw: &Cached) -> 
     let Ok(text) = std::str::from_utf8(&raw.body) else {
         return (as_is(), true);
     };
-    let annotated = annotate(store, mounts, url_path, text);
+    let mut annotated = annotate(store, mounts, url_path, text);
+    if !annotated.settled {
+        // A live playlist is often asked for right after its newest segment
+        // was written: one short wait lets that segment's digest in, so the
+        // segment viewers share first is checkable too.
+        std::thread::sleep(SETTLE_FINE);
+        annotated = annotate(store, mounts, url_path, text);
+    }
     let Some(body) = annotated.body else {
         return (as_is(), true);
     };

@@ -195,6 +195,33 @@ fn each_segment_is_hashed_once_while_a_live_playlist_grows() {
 }
 
 #[test]
+fn a_playlist_asked_for_as_its_newest_segment_lands_lists_that_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let playlist = |n: u32| {
+        let mut text = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n");
+        for i in 1..=n {
+            text += &format!("#EXTINF:2.0,\nseg_{i}.ts\n");
+        }
+        text
+    };
+    write(dir, "seg_1.ts", &bytes(1, 5000));
+    write(dir, "stream.m3u8", playlist(1).as_bytes());
+    std::thread::sleep(SETTLE);
+    let origin = serve(dir, &["--digests", "/"]);
+    assert_eq!(verify(&origin, "/stream.m3u8"), (1, 1));
+    // As a live packager does: the segment, then at once the playlist that
+    // lists it, and a player asking for that playlist the same moment.
+    write(dir, "seg_2.ts", &bytes(2, 6000));
+    write(dir, "stream.m3u8", playlist(2).as_bytes());
+    assert_eq!(
+        verify(&origin, "/stream.m3u8"),
+        (2, 2),
+        "the newest segment's digest too"
+    );
+}
+
+#[test]
 fn a_rewritten_segment_gets_a_new_digest() {
     let tmp = tempfile::tempdir().unwrap();
     fixture(tmp.path());

@@ -1,15 +1,15 @@
-// Two pages play the live test card through swarmcast. Once the second gets
-// segments from peers, configure({ download: false }) on it: from then on it
-// gets no byte from peers, keeps playing over HTTP, and every fragment hls.js
-// receives still hashes equal to the origin's; configure({ download: true })
-// and bytes from peers flow again. configure({ upload: false }) on the first
-// page starts a new engine there that serves nothing (the second page gets
-// no more bytes from peers; the first page's stats carry on); on again, it
-// serves. A tracker URL nobody listens on gives trackererror events, and a
-// tracker's `warning message` a trackerwarning event; on the first page,
-// loads that hls.js abandons (stopLoad while the network is slow) give
-// segmentabort, and loads that fail (segment requests refused) give
-// segmenterror.
+// Two pages play the live test card through swarmcast. Once one of them (the
+// viewer: it plays behind the other, the server) gets segments from peers,
+// configure({ download: false }) on it: from then on it gets no byte from
+// peers, keeps playing over HTTP, and every fragment hls.js receives still
+// hashes equal to the origin's; configure({ download: true }) and bytes from
+// peers flow again. configure({ upload: false }) on the server starts a new
+// engine there that serves nothing (the viewer gets no more bytes from
+// peers; the server's stats carry on); on again, it serves. A tracker URL
+// nobody listens on gives trackererror events, and a tracker's
+// `warning message` a trackerwarning event; on the first page, loads that
+// hls.js abandons (stopLoad while the network is slow) give segmentabort,
+// and loads that fail (segment requests refused) give segmenterror.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, freePort } from "../support/servers.mjs";
@@ -20,6 +20,9 @@ import { WebSocketServer } from "ws";
 
 const WARNING = "swarmcast test warning";
 let stack, browser, first, second, warner;
+// Of the two pages, the one that plays behind the other and downloads from it,
+// and that other one (see the first test).
+let viewer, server;
 before(async () => {
   stack = await startStack();
   browser = await launchBrowser();
@@ -47,28 +50,45 @@ const configure = (p, settings) =>
     return window.player.p2p.stats();
   }, settings);
 const stats = (p) => p.page.evaluate(() => window.player.p2p.stats());
+/** Waits until page `p` got more than `above` bytes from peers; on timeout, says who was connected. */
 const untilP2p = (p, above, timeout) =>
-  p.page.waitForFunction((n) => window.player.p2p.stats().p2pBytes > n, above, { timeout, polling: 250 });
+  p.page
+    .waitForFunction((n) => window.player.p2p.stats().p2pBytes > n, above, { timeout, polling: 250 })
+    .catch(async (e) => {
+      const peers = async (q) => JSON.stringify((await stats(q)).peers);
+      throw new Error(`${e.message}; first page's peers ${await peers(first)}, second page's ${await peers(second)}`);
+    });
+
+/** The page that gets bytes from peers first, within `timeout` ms, and the other one. */
+async function whoDownloads(timeout) {
+  for (const end = Date.now() + timeout; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
+    if ((await stats(second)).p2pBytes > 0) return [second, first];
+    if ((await stats(first)).p2pBytes > 0) return [first, second];
+  }
+  throw new Error(`no page got bytes from peers within ${timeout} ms`);
+}
 
 test("download off: segments come over HTTP, intact; on again: from peers", { timeout: 150_000 }, async (t) => {
   const { origin, tracker } = stack;
   const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
-  first = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts });
+  first = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts, record: true });
   await first.waitForProgress(2, 30_000);
   // The second page also has a tracker that cannot be reached, and one that warns.
   const unreachable = `ws://127.0.0.1:${await freePort()}`;
   const warning = `ws://127.0.0.1:${warner.address().port}`;
   const trackers = [tracker.url, unreachable, warning];
   // Two segments further behind the live edge than the first page, the
-  // second asks for each segment after the first page has it: it is the one
-  // that downloads from peers (at the same distance, either page may be).
+  // second usually asks for each segment after the first page has it and
+  // downloads it from there; but a page that stalled plays further behind
+  // than it started, so the roles are read from what happens.
   second = await openPlayer(browser.browser, origin.url, {
     src: origin.liveUrl,
     opts: { ...opts, trackers },
     hlsConfig: { liveSyncDurationCount: 5 },
     record: true,
   });
-  await untilP2p(second, 0, 45_000);
+  [viewer, server] = await whoDownloads(45_000);
+  t.diagnostic(`the ${viewer === second ? "second" : "first"} page downloads from the other`);
   const trackerErrors = await second.page.evaluate(() =>
     window.player.events.filter((e) => e.type === "trackererror").map((e) => e.detail),
   );
@@ -79,14 +99,14 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   );
   assert.deepEqual(warnings[0], { tracker: 2, url: warning, message: WARNING }, "the warning comes as trackerwarning");
 
-  const check = new FragmentCheck(second.recorded);
-  const off = await configure(second, { download: false });
-  const loadsBefore = await second.page.evaluate(() => window.player.events.length);
+  const check = new FragmentCheck(viewer.recorded);
+  const off = await configure(viewer, { download: false });
+  const loadsBefore = await viewer.page.evaluate(() => window.player.events.length);
   // Three more segments (2 s each), checked against the origin as they come.
-  const played = (await second.snapshot()).currentTime + 6;
-  await check.checkUntil(async () => (await second.snapshot()).currentTime >= played, 20_000);
-  const later = await stats(second);
-  const sources = await second.page.evaluate(
+  const played = (await viewer.snapshot()).currentTime + 6;
+  await check.checkUntil(async () => (await viewer.snapshot()).currentTime >= played, 20_000);
+  const later = await stats(viewer);
+  const sources = await viewer.page.evaluate(
     (from) => window.player.events.slice(from).filter((e) => e.type === "segmentloaded").map((e) => e.detail.source),
     loadsBefore,
   );
@@ -101,29 +121,29 @@ test("download off: segments come over HTTP, intact; on again: from peers", { ti
   assert.deepEqual(check.problems(), [], "every fragment equals the origin's bytes");
   assert.ok(later.peers.length > 0, "the peers stay");
 
-  await configure(second, { download: true });
-  await untilP2p(second, later.p2pBytes, 45_000);
-  for (const p of [first, second]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
+  await configure(viewer, { download: true });
+  await untilP2p(viewer, later.p2pBytes, 45_000);
+  for (const p of [first, viewer]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
 });
 
 test("upload off: a new engine that serves nothing, stats carried on; on again: it serves", { timeout: 120_000 }, async (t) => {
-  assert.ok(first && second, "needs the pages of the previous test");
-  const before = await stats(first);
-  // The first page also drops a tracker: a change of trackers restarts the engine too.
-  await configure(first, { upload: false, trackers: [stack.tracker.url] });
+  assert.ok(viewer && server, "needs the pages of the previous test");
+  const before = await stats(server);
+  // A change of trackers restarts the engine too (for the second page, it drops two).
+  await configure(server, { upload: false, trackers: [stack.tracker.url] });
   // Chunks already on their way may still arrive in the next moment.
   await new Promise((r) => setTimeout(r, 1_000));
-  const secondOff = await stats(second);
+  const viewerOff = await stats(viewer);
   await new Promise((r) => setTimeout(r, 10_000));
-  const [firstOff, secondLater] = [await stats(first), await stats(second)];
+  const [serverOff, viewerLater] = [await stats(server), await stats(viewer)];
   t.diagnostic(
-    `upload off: first page uploaded ${before.uploadBytes} -> ${firstOff.uploadBytes} B; ` +
-      `second page's P2P ${secondOff.p2pBytes} -> ${secondLater.p2pBytes} B`,
+    `upload off: the serving page uploaded ${before.uploadBytes} -> ${serverOff.uploadBytes} B; ` +
+      `the viewing page's P2P ${viewerOff.p2pBytes} -> ${viewerLater.p2pBytes} B`,
   );
-  assert.equal(secondLater.p2pBytes, secondOff.p2pBytes, "the second page gets nothing from peers");
-  for (const k of ["httpBytes", "p2pBytes", "uploadBytes"]) assert.ok(firstOff[k] >= before[k], `${k} carries on`);
-  await configure(first, { upload: true });
-  await untilP2p(second, secondLater.p2pBytes, 60_000);
+  assert.equal(viewerLater.p2pBytes, viewerOff.p2pBytes, "the viewing page gets nothing from peers");
+  for (const k of ["httpBytes", "p2pBytes", "uploadBytes"]) assert.ok(serverOff[k] >= before[k], `${k} carries on`);
+  await configure(server, { upload: true });
+  await untilP2p(viewer, viewerLater.p2pBytes, 60_000);
   for (const p of [first, second]) assert.deepEqual((await p.snapshot()).fatal, [], "no fatal hls.js error");
 });
 
