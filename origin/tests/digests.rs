@@ -119,6 +119,15 @@ fn metric(origin: &Origin, line: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {line} in\n{text}"))
 }
 
+/// A live media playlist of `seg_1.ts` to `seg_{n}.ts`.
+fn live_playlist(n: u32) -> String {
+    let mut text = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n");
+    for i in 1..=n {
+        text += &format!("#EXTINF:2.0,\nseg_{i}.ts\n");
+    }
+    text
+}
+
 const HASHED: &str = "swarmcast_origin_digest_hashed_bytes_total";
 const KEPT: &str = r#"swarmcast_origin_digest_playlists_total{result="kept"}"#;
 
@@ -163,16 +172,9 @@ fn folders_without_the_option_are_served_as_they_are() {
 fn each_segment_is_hashed_once_while_a_live_playlist_grows() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let playlist = |n: u32| {
-        let mut text = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n");
-        for i in 1..=n {
-            text += &format!("#EXTINF:2.0,\nseg_{i}.ts\n");
-        }
-        text
-    };
     write(dir, "seg_1.ts", &bytes(1, 5000));
     write(dir, "seg_2.ts", &bytes(2, 6000));
-    write(dir, "stream.m3u8", playlist(2).as_bytes());
+    write(dir, "stream.m3u8", live_playlist(2).as_bytes());
     std::thread::sleep(SETTLE);
     let origin = serve(dir, &["--digests", "/"]);
     for _ in 0..5 {
@@ -182,7 +184,7 @@ fn each_segment_is_hashed_once_while_a_live_playlist_grows() {
     assert!(metric(&origin, KEPT) >= 3, "repeats answered as built");
 
     write(dir, "seg_3.ts", &bytes(3, 7000));
-    write(dir, "stream.m3u8", playlist(3).as_bytes());
+    write(dir, "stream.m3u8", live_playlist(3).as_bytes());
     std::thread::sleep(SETTLE);
     for _ in 0..3 {
         assert_eq!(verify(&origin, "/stream.m3u8"), (3, 3));
@@ -198,22 +200,15 @@ fn each_segment_is_hashed_once_while_a_live_playlist_grows() {
 fn a_playlist_asked_for_as_its_newest_segment_lands_lists_that_digest() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let playlist = |n: u32| {
-        let mut text = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n");
-        for i in 1..=n {
-            text += &format!("#EXTINF:2.0,\nseg_{i}.ts\n");
-        }
-        text
-    };
     write(dir, "seg_1.ts", &bytes(1, 5000));
-    write(dir, "stream.m3u8", playlist(1).as_bytes());
+    write(dir, "stream.m3u8", live_playlist(1).as_bytes());
     std::thread::sleep(SETTLE);
     let origin = serve(dir, &["--digests", "/"]);
     assert_eq!(verify(&origin, "/stream.m3u8"), (1, 1));
     // As a live packager does: the segment, then at once the playlist that
     // lists it, and a player asking for that playlist the same moment.
     write(dir, "seg_2.ts", &bytes(2, 6000));
-    write(dir, "stream.m3u8", playlist(2).as_bytes());
+    write(dir, "stream.m3u8", live_playlist(2).as_bytes());
     assert_eq!(
         verify(&origin, "/stream.m3u8"),
         (2, 2),
