@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::cache::Fingerprint;
 use crate::digest::playlist::Playlist;
@@ -32,6 +32,9 @@ pub struct Annotated {
     /// False if some digest was left out for now (a file too fresh, changing
     /// or unreadable): the same files may give more digests later.
     pub settled: bool,
+    /// How long until every file too fresh to hash is old enough (zero if
+    /// none was too fresh).
+    pub too_fresh_for: Duration,
     pub with_digest: usize,
     pub without_digest: usize,
 }
@@ -54,6 +57,7 @@ pub fn annotate(
         dependencies: Vec::new(),
         modified: None,
         settled: true,
+        too_fresh_for: Duration::ZERO,
         with_digest: 0,
         without_digest: 0,
     };
@@ -88,6 +92,7 @@ pub fn annotate(
                     annotated.modified = annotated.modified.max(lookup.modified);
                 }
                 annotated.settled &= lookup.settled;
+                annotated.too_fresh_for = annotated.too_fresh_for.max(lookup.too_fresh_for);
                 annotated.dependencies.push(Dependency {
                     path,
                     fingerprint: lookup.fingerprint,

@@ -57,9 +57,14 @@ impl Fingerprint {
 
     /// Whether any later write is sure to change the ctime (see the module comment).
     pub fn settled(&self, now: SystemTime) -> bool {
+        self.settles_in(now).is_zero()
+    }
+
+    /// How long until [`settled`](Self::settled) holds: zero once it does.
+    pub fn settles_in(&self, now: SystemTime) -> Duration {
         let (secs, nanos) = self.ctime;
         let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
-            return false;
+            return Duration::MAX;
         };
         let settle = if nanos == 0 {
             SETTLE_COARSE
@@ -67,7 +72,7 @@ impl Fingerprint {
             SETTLE_FINE
         };
         let ctime = UNIX_EPOCH + Duration::new(secs, nanos);
-        ctime + settle <= now
+        (ctime + settle).duration_since(now).unwrap_or_default()
     }
 }
 

@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use prometheus_client::metrics::counter::Counter;
 use quick_cache::sync::Cache;
@@ -40,6 +40,9 @@ pub struct Lookup {
     /// False if the answer may change without the fingerprint changing
     /// (the file was too fresh, or changed while it was read).
     pub settled: bool,
+    /// How long until a file too fresh to hash is old enough (zero if it
+    /// was not too fresh).
+    pub too_fresh_for: Duration,
 }
 
 pub struct DigestStore {
@@ -64,6 +67,7 @@ impl DigestStore {
             modified,
             digests: vec![None; wanted.len()],
             settled,
+            too_fresh_for: Duration::ZERO,
         };
         // Before the stat, so the settle rule holds for writes during the read.
         let now = SystemTime::now();
@@ -80,8 +84,12 @@ impl DigestStore {
         if !meta.is_file() {
             return Ok(none(Some(fingerprint), modified, true));
         }
-        if !fingerprint.settled(now) {
-            return Ok(none(Some(fingerprint), modified, false));
+        let too_fresh_for = fingerprint.settles_in(now);
+        if !too_fresh_for.is_zero() {
+            return Ok(Lookup {
+                too_fresh_for,
+                ..none(Some(fingerprint), modified, false)
+            });
         }
         let len = meta.len();
         let ranges: Vec<Option<Range<u64>>> = wanted
@@ -132,6 +140,7 @@ impl DigestStore {
                 .map(|r| r.as_ref().and_then(|r| known.digests.get(r).copied()))
                 .collect(),
             settled: true,
+            too_fresh_for: Duration::ZERO,
         })
     }
 }

@@ -142,11 +142,14 @@ fn build(store: &DigestStore, mounts: &Mounts, url_path: &str, raw: &Cached) -> 
         return (as_is(), true);
     };
     let mut annotated = annotate(store, mounts, url_path, text);
-    if !annotated.settled {
-        // A live playlist is often asked for right after its newest segment
-        // was written: one short wait lets that segment's digest in, so the
-        // segment viewers share first is checkable too.
-        std::thread::sleep(SETTLE_FINE);
+    // A live packager writes a segment and at once the playlist that lists
+    // it: asked for then, the playlist would lack the newest segment's
+    // digest, the segment viewers share first. When that is a wait of at
+    // most the fine settle time, wait once (never for whole-second
+    // timestamps, a file that changed while read, or an unreadable one).
+    let wait = annotated.too_fresh_for;
+    if !wait.is_zero() && wait <= SETTLE_FINE {
+        std::thread::sleep(wait);
         annotated = annotate(store, mounts, url_path, text);
     }
     let Some(body) = annotated.body else {

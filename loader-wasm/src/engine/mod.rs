@@ -404,20 +404,14 @@ impl Engine {
                     stream,
                     sn: segment,
                 };
-                // Only claims of our playlists' segments, or of the next
-                // ones of a live stream (its fetcher's playlist may show a
-                // segment before ours does), travel on: a peer cannot make
-                // us spread claims of segments nobody plays.
+                // Only claims of segments our playlists list, or soon will,
+                // travel on: a peer cannot make us spread claims of segments
+                // nobody plays.
                 let ours = self
                     .content
                     .as_ref()
                     .and_then(|c| c.stream(stream))
-                    .is_some_and(|s| {
-                        s.segment(segment).is_some()
-                            || s.newest().is_some_and(|n| {
-                                s.live && segment > n && segment <= n + CLAIM_AHEAD_SEGMENTS
-                            })
-                    });
+                    .is_some_and(|s| s.lists_or_soon(segment, CLAIM_AHEAD_SEGMENTS));
                 if self.note_fetching(key) && hops < MAX_CLAIM_HOPS && ours {
                     self.relay_fetching(key, hops + 1, Some(conn));
                 }

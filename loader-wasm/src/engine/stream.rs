@@ -143,6 +143,13 @@ impl Stream {
         self.segments.keys().next_back().copied()
     }
 
+    /// Whether our playlist lists segment `sn`, or, live, will soon: it is at
+    /// most `ahead` past the newest (other viewers' playlists may show it first).
+    pub fn lists_or_soon(&self, sn: u64, ahead: u64) -> bool {
+        self.segments.contains_key(&sn)
+            || self.live && self.newest().is_some_and(|n| sn > n && sn <= n + ahead)
+    }
+
     /// The fingerprint of segment `sn` if our playlist lists exactly this
     /// URL and range for it; `None` for anything else.
     pub fn resolve(&self, sn: u64, url: &str, range: Option<ByteRange>) -> Option<u64> {
