@@ -14,13 +14,14 @@
 //!
 //! Layout: `api` (the contract), `identity` (swarm, stream and segment ids,
 //! peer ids, PRNG), `stream` (the content's streams, their playlists and
-//! deadlines), `requests` (hls.js requests: resolve, deliver, hand to HTTP),
+//! deadlines), `claims` (peers fetching live segments), `requests` (hls.js requests: resolve, deliver, hand to HTTP),
 //! `signalling` (tracker), `peers` (one peer: haves, trust, uploads),
 //! `penalties` (bans and strikes by address), `store` (LRU cache),
 //! `scheduler` (what to fetch from where), `transfer` (bytes arriving,
 //! completion), `configure` (settings changed while playing).
 
 mod api;
+mod claims;
 mod configure;
 mod identity;
 mod peers;
@@ -41,6 +42,7 @@ use std::collections::VecDeque;
 
 use swarmcast_protocol::peer::{have_messages, Message, VERSION};
 
+use claims::{Claims, MAX_CLAIM_HOPS};
 use identity::Rng;
 use peers::Peer;
 use penalties::Penalties;
@@ -53,17 +55,6 @@ use vecmap::VecMap;
 
 /// While work is in flight the engine re-checks deadlines at this period.
 const TICK_MS: Millis = 100;
-/// Live-edge "I am fetching it" claims remembered at once.
-const MAX_FETCHING_CLAIMS: usize = 256;
-/// Claims travel this many hops beyond the fetcher's neighbours, so that
-/// more of the swarm holds back: each viewer knows ~8 peers, and without
-/// relays about one viewer in 9 of a large swarm fetched each new segment
-/// (each rank-0 among its neighbours). Relayed further, claims reach viewers
-/// the data then reaches too late where uplinks are a few times the
-/// bitrate; they fetch at their HTTP window instead. Bench `swarm_scale`,
-/// origin amplification at N = 300 without relays / 1 hop / 2 hops: 8 Mbit/s
-/// uplinks 14.55 / 9.57 / 5.43; 2 Mbit/s 34.28 / 29.90 / 44.39.
-const MAX_CLAIM_HOPS: u8 = 1;
 /// A claim of a live segment this far past our playlist's newest is relayed:
 /// playlist refreshes of viewers are up to a target duration apart.
 const CLAIM_AHEAD_SEGMENTS: u64 = 2;
@@ -87,8 +78,8 @@ pub struct Engine {
     /// collection type keeps the wasm smaller.
     delivered: Vec<Delivered>,
     downloads: VecMap<SegmentKey, Download>,
-    /// Segments a peer told us it is fetching over HTTP, and when.
-    peer_fetching: VecMap<SegmentKey, Millis>,
+    /// Segments peers told us someone is fetching over HTTP.
+    claims: Claims,
     /// Peers whose data the page's check refused, by id and by address.
     penalties: Penalties,
     next_fetch: u32,
@@ -116,7 +107,7 @@ impl Engine {
             requests: VecMap::default(),
             delivered: Vec::new(),
             downloads: VecMap::default(),
-            peer_fetching: VecMap::default(),
+            claims: Claims::default(),
             penalties: Penalties::default(),
             next_fetch: 1,
             next_p2p_req: 1,
@@ -291,7 +282,7 @@ impl Engine {
             // New content (the first playlist, or another manifest): start afresh.
             self.drop_peers_and_downloads();
             self.store.clear();
-            self.peer_fetching.clear();
+            self.claims.clear();
             let content = Content::new(key, self.cfg.swarm_id.is_some());
             if self.cfg.p2p {
                 self.signalling
@@ -391,7 +382,7 @@ impl Engine {
                 removed,
             } => {
                 for &sn in &added {
-                    self.peer_fetching.remove(&SegmentKey { stream, sn });
+                    self.claims.forget(SegmentKey { stream, sn });
                 }
                 peer.apply_have(stream, &added, &removed);
             }
@@ -412,7 +403,7 @@ impl Engine {
                     .as_ref()
                     .and_then(|c| c.stream(stream))
                     .is_some_and(|s| s.lists_or_soon(segment, CLAIM_AHEAD_SEGMENTS));
-                if self.note_fetching(key) && hops < MAX_CLAIM_HOPS && ours {
+                if self.claims.note(key, hops, self.now) && hops < MAX_CLAIM_HOPS && ours {
                     self.relay_fetching(key, hops + 1, Some(conn));
                 }
             }
@@ -465,27 +456,6 @@ impl Engine {
             } => self.on_peer_data(conn, req, offset, total, bytes),
             Message::Absent { req } => self.on_peer_absent(conn, req),
         }
-    }
-
-    /// Remembers a peer's claim that it is fetching `key` over HTTP (stale
-    /// claims go first when the table is full); returns whether it is news
-    /// (no fresh claim of `key` was known).
-    fn note_fetching(&mut self, key: SegmentKey) -> bool {
-        if self.claimed(key) {
-            return false;
-        }
-        if self.peer_fetching.len() >= MAX_FETCHING_CLAIMS {
-            let oldest = self
-                .peer_fetching
-                .iter()
-                .min_by_key(|(_, at)| **at)
-                .map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                self.peer_fetching.remove(&k);
-            }
-        }
-        self.peer_fetching.insert(key, self.now);
-        true
     }
 
     /// Sends queued upload chunks to `conn` as the channel allows.

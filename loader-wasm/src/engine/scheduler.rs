@@ -6,12 +6,10 @@
 //! peer per new segment — the first by rendezvous rank to see it — fetches it
 //! over HTTP and tells the others, who then take it from peers.
 
-use super::{identity, peers::Peer, stream::SegmentKey, ConnId, Engine, Millis};
+use super::{identity, peers::Peer, stream::SegmentKey, ConnId, Engine};
 
 /// A peer serves at most this many of our downloads at once.
 const PER_PEER_DOWNLOADS: usize = 2;
-/// How long a peer's "I am fetching it" claim holds us back.
-const FETCHING_CLAIM_MS: Millis = 4_000;
 /// Live: a segment this close to the newest one is still "fresh" enough to
 /// seed without a playback position.
 const FRESH_SEGMENTS: u64 = 2;
@@ -36,11 +34,12 @@ impl Engine {
             .count() as u64
     }
 
-    /// Whether a peer's claim that it is fetching `key` still holds us back.
-    pub(super) fn claimed(&self, key: SegmentKey) -> bool {
-        self.peer_fetching
-            .get(&key)
-            .is_some_and(|&t| self.now < t + FETCHING_CLAIM_MS)
+    /// Whether a peer's claim that it is fetching `key` holds us back: its
+    /// data can reach us before we would fetch it ourselves at the HTTP
+    /// window (`ttd`: time to its deadline).
+    fn claimed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
+        let slack = ttd.map(|t| t - self.cfg.http_window_ms as i64);
+        self.claims.worth_waiting(key, self.now, slack)
     }
 
     /// Whether `p` may be asked for one more segment (see [`Peer::may_ask`]):
@@ -84,7 +83,7 @@ impl Engine {
             return false;
         }
         let held = self.peers.values().any(|p| p.has(key));
-        if self.claimed(key) || held {
+        if self.claimed(key, ttd) || held {
             return false;
         }
         let rank = self.seed_rank(key);
@@ -110,7 +109,9 @@ impl Engine {
         let held = self.peers.values().any(|p| p.has(key));
         let rank = self.seed_rank(key);
         let seen = stream.segment(key.sn).map_or(self.now, |s| s.seen);
-        held || self.claimed(key) || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
+        let ttd = self.time_to_deadline(key);
+        held || self.claimed(key, ttd)
+            || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
     }
 
     /// Starts whatever transfers are due now, over the streams being played.

@@ -989,11 +989,12 @@ fn fetching_claims_are_bounded() {
             },
         );
     }
-    assert_eq!(r.e.peer_fetching.len(), MAX_FETCHING_CLAIMS);
-    assert!(r
-        .e
-        .peer_fetching
-        .contains_key(&SegmentKey { stream, sn: 999 }));
+    assert_eq!(r.e.claims.len(), claims::MAX_CLAIMS);
+    let newest = SegmentKey { stream, sn: 999 };
+    assert!(
+        r.e.claims.worth_waiting(newest, r.e.now, None),
+        "the newest stays"
+    );
 }
 
 /// Remote peers with distinct ids.

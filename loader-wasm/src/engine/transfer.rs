@@ -323,6 +323,7 @@ impl Engine {
             p.record_speed(d.buf.len(), self.now - d.started);
             p.completed(key);
         }
+        self.claims.record_hop(self.now - d.started);
         let took = Took {
             first_byte_ms: d.first_byte.unwrap_or(self.now) - d.started,
             total_ms: self.now - d.started,
