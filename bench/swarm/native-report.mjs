@@ -13,9 +13,11 @@ const ceilingOf = (n, seeder) => (seeder ? 1 : (n - 1) / n);
 
 /**
  * One row: the window's figures for `n` native viewers (`churners` of them
- * replaced every so often) and `tabs` Chromium pages.
+ * replaced every so often) and `tabs` Chromium pages; `tabsFragments` is the
+ * check of the tabs' fragments against the origin, `vodReach` how many of a
+ * VOD's segments the origin had served by the end (null on the live stream).
  */
-export function nativeFigures({ n, tabs, churners, seeder, samples, distinctBytes }) {
+export function nativeFigures({ n, tabs, churners, seeder, samples, distinctBytes, tabsFragments, vodReach }) {
   const [a, b] = [samples[0], samples.at(-1)];
   const seconds = b.t - a.t;
   const d = (key) => (b.viewers[key] ?? 0) - (a.viewers[key] ?? 0);
@@ -34,9 +36,12 @@ export function nativeFigures({ n, tabs, churners, seeder, samples, distinctByte
     ceiling: ceilingOf(n + tabs, seeder),
     tabsP2pRatio: tabsDownloaded > 0 ? tabBytes("p2pBytes") / tabsDownloaded : null,
     tabsFatalErrors: b.tabs.fatal,
+    tabsFragments,
+    vodReach,
     originBytes,
     distinctBytes,
     amplification: distinctBytes > 0 ? originBytes / distinctBytes : null,
+    // Viewers of a VOD report none: there is no live edge.
     latencyS: d("latencyCount") > 0 ? d("latencySumS") / d("latencyCount") : null,
     misses: d("lateDeliveries"),
     stalls: d("stalls"),
@@ -69,10 +74,13 @@ export function nativeTargets(rows) {
 }
 
 /** The report: conditions, one table row per N, the targets. */
-export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder }) {
+export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder, vod, vodSeconds }) {
   const pct = (x) => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
+  const stream = vod
+    ? `a ${vodSeconds} s VOD test card (360p, 2 s segments; every viewer plays it from its beginning; origin amplification counts the segments the origin served for the first time in the window as new)`
+    : "the live test card (360p, 2 s segments)";
   const lines = [
-    `Native viewers (swarmcast-peer, release build) of the live test card (360p, 2 s segments)${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
+    `Native viewers (swarmcast-peer, release build) of ${stream}${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
     `Viewers join over ${rampS} s; ${churn > 0 ? `${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s` : "no churn"}; figures over a ${seconds} s window starting 10 s after the last join.`,
     "",
     "| N | P2P ratio | ceiling | ratio ÷ ceiling | origin amplification | latency behind live (s) | deadline misses | stalls | peers per viewer | tracker msg/s (per viewer), dropped | CPU per viewer (% of a core) | RSS per viewer (MiB) | load average |",
@@ -86,8 +94,11 @@ export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seede
   if (withTabs.length) {
     lines.push(
       "",
-      `Chromium tabs in the swarm (the ceiling counts them): ${withTabs.map((r) => `N = ${r.n}: ${r.tabs} tabs, P2P ratio ${fmt(r.tabsP2pRatio, 3)}, ${r.tabsFatalErrors} fatal hls.js errors`).join("; ")}.`,
+      `Chromium tabs in the swarm (the ceiling counts them): ${withTabs.map((r) => `N = ${r.n}: ${r.tabs} tabs, P2P ratio ${fmt(r.tabsP2pRatio, 3)}, ${r.tabsFatalErrors} fatal hls.js errors, ${tabFragments(r.tabsFragments)}`).join("; ")}.`,
     );
+  }
+  if (vod) {
+    lines.push("", `VOD reach (no viewer may reach the end): ${rows.map((r) => `N = ${r.n}: the origin served ${r.vodReach.served} of its ${r.vodReach.of} segments`).join("; ")}.`);
   }
   const withSeeder = rows.filter((r) => r.seeder);
   if (withSeeder.length) {
@@ -98,6 +109,11 @@ export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seede
   }
   lines.push("", "Targets:", "", ...nativeTargets(rows).map((c) => `- ${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.detail}`));
   return lines.join("\n") + "\n";
+}
+
+/** The tabs' fragment check as a phrase. */
+function tabFragments({ checked, differing, unverifiable }) {
+  return `${differing} of ${checked} fragments differing from the origin's bytes${unverifiable ? ` (${unverifiable} not checkable: gone from the origin)` : ""}`;
 }
 
 const PANEL = { w: 400, h: 260, left: 56, right: 16, top: 36, bottom: 40 };
