@@ -22,6 +22,8 @@ export function nativeFigures({ n, tabs, churners, seeder, samples, distinctByte
   const seconds = b.t - a.t;
   const d = (key) => (b.viewers[key] ?? 0) - (a.viewers[key] ?? 0);
   const downloaded = d("p2pBytes") + d("httpBytes");
+  const dChurners = (key) => (b.churners[key] ?? 0) - (a.churners[key] ?? 0);
+  const churnersDownloaded = dChurners("p2pBytes") + dChurners("httpBytes");
   const originBytes = b.originSegmentBytes - a.originSegmentBytes - (b.ownBytes - a.ownBytes);
   const mean = (f) => samples.reduce((s, x) => s + f(x), 0) / samples.length;
   const tabBytes = (key) => b.tabs[key] - a.tabs[key];
@@ -34,6 +36,8 @@ export function nativeFigures({ n, tabs, churners, seeder, samples, distinctByte
     seconds,
     p2pRatio: downloaded > 0 ? d("p2pBytes") / downloaded : null,
     ceiling: ceilingOf(n + tabs, seeder),
+    churnersP2pRatio: churnersDownloaded > 0 ? dChurners("p2pBytes") / churnersDownloaded : null,
+    churnersHttpShare: d("httpBytes") > 0 ? dChurners("httpBytes") / d("httpBytes") : null,
     tabsP2pRatio: tabsDownloaded > 0 ? tabBytes("p2pBytes") / tabsDownloaded : null,
     tabsFatalErrors: b.tabs.fatal,
     tabsFragments,
@@ -90,6 +94,13 @@ export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seede
         `| ${r.n}${r.tabs ? ` + ${r.tabs} tabs` : ""}${r.seeder ? " + seeder" : ""} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.ceiling, 3)} | ${r.p2pRatio === null ? "–" : fmt(r.p2pRatio / r.ceiling, 3)} | ${fmt(r.amplification, 2)} | ${fmt(r.latencyS, 1)} | ${r.misses} | ${r.stalls} | ${fmt(r.peersPerViewer, 1)} | ${fmt(r.trackerMessagesPerS, 1)} (${fmt(r.trackerMessagesPerS / r.n, 2)}), ${r.trackerDropped} | ${fmt(r.cpuPerPeer * 100, 2)} | ${fmt(r.rssPerPeerMiB, 1)} | ${fmt(r.load1, 1)} |`,
     ),
   ];
+  const withChurn = rows.filter((r) => r.churners > 0);
+  if (withChurn.length) {
+    lines.push(
+      "",
+      `The churning viewers (each process's viewers join cold): ${withChurn.map((r) => `N = ${r.n}: P2P ratio ${fmt(r.churnersP2pRatio, 3)}, ${pct(r.churnersHttpShare)} of the viewers' HTTP bytes`).join("; ")}.`,
+    );
+  }
   const withTabs = rows.filter((r) => r.tabs > 0);
   if (withTabs.length) {
     lines.push(
