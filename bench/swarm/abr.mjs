@@ -2,9 +2,7 @@
 // renditions, every third viewer switching levels 0 → 2 → 1 → 0 … every 5 s
 // with hls.currentLevel, the others pinned to one level each in turn. The
 // same assignment for every engine.
-import { mkdir, rename, rm, stat } from "node:fs/promises";
-import path from "node:path";
-import { makeVod } from "../../tests/support/servers.mjs";
+import { cachedVod } from "./vod-cache.mjs";
 
 export const RENDITIONS = ["180p", "360p", "540p"];
 export const SWITCH_ORDER = [0, 2, 1];
@@ -32,18 +30,6 @@ export const describePlans = (n) =>
 
 /**
  * A VOD long enough that no viewer reaches its end within `seconds`, in a
- * folder of `outDir`; returns the folder. Encoding takes minutes on a loaded
- * machine, so the folder is kept and reused by later runs of the same length.
+ * folder of `outDir` kept for later runs of the same length; returns the folder.
  */
-export async function abrVod(outDir, seconds) {
-  const vodSeconds = seconds + BUFFER_S + 10;
-  const dir = path.join(outDir, `abr-vod-${RENDITIONS.join("-")}-${vodSeconds}s`);
-  if (await stat(path.join(dir, "master.m3u8")).catch(() => null)) return dir;
-  // Written aside and renamed, so an interrupted encode is never reused.
-  const partial = `${dir}.partial`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
-  await makeVod(partial, { seconds: vodSeconds, extraArgs: ["--renditions", RENDITIONS.join(",")] });
-  await rename(partial, dir);
-  return dir;
-}
+export const abrVod = (outDir, seconds) => cachedVod(outDir, "abr-vod", { seconds: seconds + BUFFER_S + 10, renditions: RENDITIONS });

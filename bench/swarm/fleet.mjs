@@ -69,6 +69,18 @@ class PeerProcess {
   }
 }
 
+/** The processes' figures added up (see `Fleet.sample`). */
+function sumOf(processes) {
+  const sum = {};
+  for (const p of processes.filter((p) => p.last)) {
+    for (const [k, v] of Object.entries(p.last)) {
+      if (GAUGES.includes(k) && p.stopped) continue;
+      sum[k] = (sum[k] ?? 0) + v;
+    }
+  }
+  return sum;
+}
+
 /**
  * N viewers: `n - churners` in one process for the whole run, `churners` in a
  * second process that `churn()` replaces with a fresh one (its viewers leave,
@@ -81,6 +93,8 @@ export class Fleet {
     Object.assign(this, { stream, tracker, n, churners, viewerArgs, withSeeder: seeder });
     /** Every viewer process started, stopped ones included (their counts still count). */
     this.viewers = [];
+    /** The churning ones among them, the running one last. */
+    this.churnProcesses = [];
     this.churning = null;
     this.seeder = null;
   }
@@ -97,6 +111,7 @@ export class Fleet {
     const common = { stream: this.stream, tracker: this.tracker, extraArgs: this.viewerArgs };
     this.churning = await PeerProcess.start("viewer", this.churners, common);
     this.viewers.push(this.churning);
+    this.churnProcesses.push(this.churning);
   }
 
   /** The churning viewers leave and as many new ones join. */
@@ -109,18 +124,16 @@ export class Fleet {
   /**
    * Every process's figures now: `viewers` sums the viewer processes'
    * counters (stopped ones at their last read, so sums only grow) and the
-   * running ones' gauges (hosted, playing, peers, rssMiB); `seeder` apart.
+   * running ones' gauges (hosted, playing, peers, rssMiB); `churners` the
+   * same over the churning processes only; `seeder` apart.
    */
   async sample() {
     await Promise.all(this.viewers.map((p) => p.read()));
-    const viewers = {};
-    for (const p of this.viewers.filter((p) => p.last)) {
-      for (const [k, v] of Object.entries(p.last)) {
-        if (GAUGES.includes(k) && p.stopped) continue;
-        viewers[k] = (viewers[k] ?? 0) + v;
-      }
-    }
-    return { viewers, seeder: this.seeder ? await this.seeder.read() : null };
+    return {
+      viewers: sumOf(this.viewers),
+      churners: sumOf(this.churnProcesses),
+      seeder: this.seeder ? await this.seeder.read() : null,
+    };
   }
 
   async stop() {

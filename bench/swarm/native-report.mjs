@@ -13,13 +13,17 @@ const ceilingOf = (n, seeder) => (seeder ? 1 : (n - 1) / n);
 
 /**
  * One row: the window's figures for `n` native viewers (`churners` of them
- * replaced every so often) and `tabs` Chromium pages.
+ * replaced every so often) and `tabs` Chromium pages; `tabsFragments` is the
+ * check of the tabs' fragments against the origin, `vodReach` how many of a
+ * VOD's segments the origin had served by the end (null on the live stream).
  */
-export function nativeFigures({ n, tabs, churners, seeder, samples, distinctBytes }) {
+export function nativeFigures({ n, tabs, churners, seeder, samples, distinctBytes, tabsFragments, vodReach }) {
   const [a, b] = [samples[0], samples.at(-1)];
   const seconds = b.t - a.t;
   const d = (key) => (b.viewers[key] ?? 0) - (a.viewers[key] ?? 0);
   const downloaded = d("p2pBytes") + d("httpBytes");
+  const dChurners = (key) => (b.churners[key] ?? 0) - (a.churners[key] ?? 0);
+  const churnersDownloaded = dChurners("p2pBytes") + dChurners("httpBytes");
   const originBytes = b.originSegmentBytes - a.originSegmentBytes - (b.ownBytes - a.ownBytes);
   const mean = (f) => samples.reduce((s, x) => s + f(x), 0) / samples.length;
   const tabBytes = (key) => b.tabs[key] - a.tabs[key];
@@ -32,11 +36,16 @@ export function nativeFigures({ n, tabs, churners, seeder, samples, distinctByte
     seconds,
     p2pRatio: downloaded > 0 ? d("p2pBytes") / downloaded : null,
     ceiling: ceilingOf(n + tabs, seeder),
+    churnersP2pRatio: churnersDownloaded > 0 ? dChurners("p2pBytes") / churnersDownloaded : null,
+    churnersHttpShare: d("httpBytes") > 0 ? dChurners("httpBytes") / d("httpBytes") : null,
     tabsP2pRatio: tabsDownloaded > 0 ? tabBytes("p2pBytes") / tabsDownloaded : null,
     tabsFatalErrors: b.tabs.fatal,
+    tabsFragments,
+    vodReach,
     originBytes,
     distinctBytes,
     amplification: distinctBytes > 0 ? originBytes / distinctBytes : null,
+    // Viewers of a VOD report none: there is no live edge.
     latencyS: d("latencyCount") > 0 ? d("latencySumS") / d("latencyCount") : null,
     misses: d("lateDeliveries"),
     stalls: d("stalls"),
@@ -69,10 +78,13 @@ export function nativeTargets(rows) {
 }
 
 /** The report: conditions, one table row per N, the targets. */
-export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder }) {
+export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder, vod, vodSeconds }) {
   const pct = (x) => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
+  const stream = vod
+    ? `a ${vodSeconds} s VOD test card (360p, 2 s segments; every viewer plays it from its beginning; origin amplification counts the segments the origin served for the first time in the window as new)`
+    : "the live test card (360p, 2 s segments)";
   const lines = [
-    `Native viewers (swarmcast-peer, release build) of the live test card (360p, 2 s segments)${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
+    `Native viewers (swarmcast-peer, release build) of ${stream}${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
     `Viewers join over ${rampS} s; ${churn > 0 ? `${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s` : "no churn"}; figures over a ${seconds} s window starting 10 s after the last join.`,
     "",
     "| N | P2P ratio | ceiling | ratio ÷ ceiling | origin amplification | latency behind live (s) | deadline misses | stalls | peers per viewer | tracker msg/s (per viewer), dropped | CPU per viewer (% of a core) | RSS per viewer (MiB) | load average |",
@@ -82,12 +94,22 @@ export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seede
         `| ${r.n}${r.tabs ? ` + ${r.tabs} tabs` : ""}${r.seeder ? " + seeder" : ""} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.ceiling, 3)} | ${r.p2pRatio === null ? "–" : fmt(r.p2pRatio / r.ceiling, 3)} | ${fmt(r.amplification, 2)} | ${fmt(r.latencyS, 1)} | ${r.misses} | ${r.stalls} | ${fmt(r.peersPerViewer, 1)} | ${fmt(r.trackerMessagesPerS, 1)} (${fmt(r.trackerMessagesPerS / r.n, 2)}), ${r.trackerDropped} | ${fmt(r.cpuPerPeer * 100, 2)} | ${fmt(r.rssPerPeerMiB, 1)} | ${fmt(r.load1, 1)} |`,
     ),
   ];
+  const withChurn = rows.filter((r) => r.churners > 0);
+  if (withChurn.length) {
+    lines.push(
+      "",
+      `The churning viewers (each process's viewers join cold): ${withChurn.map((r) => `N = ${r.n}: P2P ratio ${fmt(r.churnersP2pRatio, 3)}, ${pct(r.churnersHttpShare)} of the viewers' HTTP bytes`).join("; ")}.`,
+    );
+  }
   const withTabs = rows.filter((r) => r.tabs > 0);
   if (withTabs.length) {
     lines.push(
       "",
-      `Chromium tabs in the swarm (the ceiling counts them): ${withTabs.map((r) => `N = ${r.n}: ${r.tabs} tabs, P2P ratio ${fmt(r.tabsP2pRatio, 3)}, ${r.tabsFatalErrors} fatal hls.js errors`).join("; ")}.`,
+      `Chromium tabs in the swarm (the ceiling counts them): ${withTabs.map((r) => `N = ${r.n}: ${r.tabs} tabs, P2P ratio ${fmt(r.tabsP2pRatio, 3)}, ${r.tabsFatalErrors} fatal hls.js errors, ${tabFragments(r.tabsFragments)}`).join("; ")}.`,
     );
+  }
+  if (vod) {
+    lines.push("", `VOD reach (no viewer may reach the end): ${rows.map((r) => `N = ${r.n}: the origin served ${r.vodReach.served} of its ${r.vodReach.of} segments`).join("; ")}.`);
   }
   const withSeeder = rows.filter((r) => r.seeder);
   if (withSeeder.length) {
@@ -98,6 +120,11 @@ export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seede
   }
   lines.push("", "Targets:", "", ...nativeTargets(rows).map((c) => `- ${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.detail}`));
   return lines.join("\n") + "\n";
+}
+
+/** The tabs' fragment check as a phrase. */
+function tabFragments({ checked, differing, unverifiable }) {
+  return `${differing} of ${checked} fragments differing from the origin's bytes${unverifiable ? ` (${unverifiable} not checkable: gone from the origin)` : ""}`;
 }
 
 const PANEL = { w: 400, h: 260, left: 56, right: 16, top: 36, bottom: 40 };

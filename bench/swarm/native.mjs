@@ -1,105 +1,121 @@
 #!/usr/bin/env node
 // The swarm benchmark's native mode: N swarmcast-peer viewers (release build)
-// of the live test card, for each N given, joining over a ramp, with churn,
-// optionally beside a seeder. Measures over a steady window: P2P ratio
+// of the live test card (or, with --vod, of a finished VOD test card, each
+// viewer from its beginning), for each N given, joining over a ramp, with
+// churn, optionally beside a seeder. Measures over a steady window: P2P ratio
 // against the (N-1)/N ceiling, origin amplification, latency behind live,
 // deadline misses, tracker messages per second, CPU and memory per native
 // peer. Prints one table and writes JSON, Markdown and a PNG of the figures
 // against N. Run inside scripts/in-netns.sh (see README).
 //
-//   node bench/swarm/native.mjs [--n 25,50,100] [--seconds 60] [--ramp 20]
-//        [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0]
+//   node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60]
+//        [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0]
 //        [--out bench/out] [--publish]
 //
-// --tabs adds that many Chromium pages (swarmcast on hls.js) to each swarm.
+// --tabs adds that many Chromium pages (swarmcast on hls.js) to each swarm;
+// every fragment they receive is checked against the origin's bytes.
 //
 // --publish also copies the results to bench/swarm/results/native-latest.*
-// (native-seeder-latest.* with --seeder).
+// (native-vod-latest.* with --vod, -seeder before `-latest` with --seeder).
 import os from "node:os";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
-import { REPO, originMetrics, parseProm, promSum, startStack } from "../../tests/support/servers.mjs";
+import { REPO, STANDARD_MOUNTS, originMetrics, parseProm, playlistSegments, promSum, startStack } from "../../tests/support/servers.mjs";
 import { launchBrowser } from "../../tests/support/browser.mjs";
+import { FragmentCheck, OriginDigests } from "../../tests/support/integrity.mjs";
 import { openPlayer } from "../../tests/support/player.mjs";
 import { Fleet } from "./fleet.mjs";
+import { ListedSegments, ServedSegments, mediaPlaylistOf } from "./new-segments.mjs";
+import { cachedVod } from "./vod-cache.mjs";
 import { nativeChartSvg, nativeFigures, nativeMarkdown } from "./native-report.mjs";
 import { svgToPng } from "./chart.mjs";
 
 const SAMPLE_MS = 2000;
 /** After the ramp, before the window: the last joiners reach the live edge and find peers. */
 const SETTLE_S = 10;
+/** swarmcast-peer's default forward buffer (--max-buffer): how far the first viewer runs ahead (tabs are held to it too). */
+const VIEWER_BUFFER_S = 30;
+/** Where the origin serves the VOD. */
+const VOD_PREFIX = "/vod";
 
-const { values: args } = parseArgs({
-  options: {
-    n: { type: "string", default: "25,50,100" },
-    seconds: { type: "string", default: "60" },
-    ramp: { type: "string", default: "20" },
-    churn: { type: "string", default: "0.1" },
-    "churn-every": { type: "string", default: "20" },
-    seeder: { type: "boolean", default: false },
-    tabs: { type: "string", default: "0" },
-    out: { type: "string", default: path.join(REPO, "bench/out") },
-    publish: { type: "boolean", default: false },
-  },
-});
+/** A bad command line: says what is wrong and exits. */
+function usage(problem) {
+  console.error(`native.mjs: ${problem}\nUsage: node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60] [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0] [--out DIR] [--publish]`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      vod: { type: "boolean", default: false },
+      n: { type: "string", default: "25,50,100" },
+      seconds: { type: "string", default: "60" },
+      ramp: { type: "string", default: "20" },
+      churn: { type: "string", default: "0.1" },
+      "churn-every": { type: "string", default: "20" },
+      seeder: { type: "boolean", default: false },
+      tabs: { type: "string", default: "0" },
+      out: { type: "string", default: path.join(REPO, "bench/out") },
+      publish: { type: "boolean", default: false },
+    },
+  });
+} catch (e) {
+  usage(e.message);
+}
+const args = parsed.values;
+
+/** `--name`'s value as a number that passes `ok`, or the usage error `want`. */
+function numberArg(name, ok, want, text = args[name]) {
+  const v = Number(text);
+  if (text.trim() === "" || !ok(v)) usage(`--${name} ${text}: ${want}`);
+  return v;
+}
+const isCount = (v) => Number.isInteger(v) && v >= 0;
 const opts = {
-  ns: args.n.split(",").map(Number),
-  seconds: Number(args.seconds),
-  rampS: Number(args.ramp),
-  churn: Number(args.churn),
-  churnEveryS: Number(args["churn-every"]),
+  vod: args.vod,
+  ns: args.n.split(",").map((text) => numberArg("n", (v) => isCount(v) && v >= 1, "want viewer counts (integers >= 1), comma-separated", text)),
+  seconds: numberArg("seconds", (v) => v > 0, "want a window in seconds > 0"),
+  rampS: numberArg("ramp", (v) => v >= 0, "want seconds >= 0"),
+  churn: numberArg("churn", (v) => v >= 0 && v < 1, "want the share of viewers that churn, in [0, 1)"),
+  churnEveryS: numberArg("churn-every", (v) => v > 0, "want seconds > 0"),
   seeder: args.seeder,
-  tabs: Number(args.tabs),
+  tabs: numberArg("tabs", isCount, "want a number of Chromium pages (an integer >= 0)"),
 };
-for (const n of opts.ns) if (!(Number.isInteger(n) && n >= 1)) throw new Error(`--n: ${n} is not a viewer count`);
-if (!(opts.churn >= 0 && opts.churn < 1)) throw new Error("--churn is the share of viewers that churn, in [0, 1)");
+// The first viewer fetches up to its buffer ahead of its playhead; the margin
+// covers the sampling's own time. No viewer may reach the end in the run.
+if (opts.vod) opts.vodSeconds = opts.rampS + SETTLE_S + opts.seconds + VIEWER_BUFFER_S + 30;
 
-/** The stream's (first) media playlist and the segments it lists, for the distinct-segment count. */
-class SegmentLog {
-  constructor(master) {
-    this.master = master;
-    this.media = null;
-    /** uri -> bytes of every segment seen listed. */
-    this.sizes = new Map();
-    /** Bytes this script itself fetched from the origin (taken out of the origin's count). */
-    this.ownBytes = 0;
-  }
-
-  async poll() {
-    this.media ??= await mediaPlaylistOf(this.master);
-    const text = await (await fetch(this.media)).text();
-    for (const uri of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
-      const url = new URL(uri, this.media).href;
-      if (this.sizes.has(url)) continue;
-      const res = await fetch(url);
-      const bytes = res.ok ? (await res.arrayBuffer()).byteLength : 0;
-      this.ownBytes += bytes;
-      this.sizes.set(url, bytes);
-    }
-  }
-
-  /** Bytes of the segments first listed after `before` (a `sizes.size` taken earlier). */
-  bytesSince(before) {
-    return [...this.sizes.values()].slice(before).reduce((a, b) => a + b, 0);
-  }
-}
-
-async function mediaPlaylistOf(master) {
-  const text = await (await fetch(master)).text();
-  if (text.includes("#EXTINF")) return master;
-  return new URL(text.split("\n").find((l) => l && !l.startsWith("#")), master).href;
-}
-
-/** Opens `count` Chromium pages playing the stream with swarmcast, in the fleet's swarm. */
-async function openTabs(browser, stack, count) {
+/**
+ * Opens `count` Chromium pages playing `src` with swarmcast, in the fleet's
+ * swarm, each hashing every fragment hls.js receives; returns each page with
+ * the check of those fragments against the origin (`digests`).
+ */
+async function openTabs(browser, stack, src, count, digests) {
   const swarmcast = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] } };
+  // As far ahead as the native viewers: by its byte-size rule hls.js would
+  // otherwise fetch the whole VOD in its first seconds.
+  const hlsConfig = { maxBufferLength: VIEWER_BUFFER_S, maxMaxBufferLength: VIEWER_BUFFER_S };
   const tabs = [];
   for (let i = 0; i < count; i++) {
-    tabs.push(await openPlayer(browser, stack.origin.url, { src: stack.origin.liveUrl, opts: swarmcast }));
+    const tab = await openPlayer(browser, stack.origin.url, { src, opts: swarmcast, hlsConfig, record: true });
+    tabs.push(Object.assign(tab, { fragments: new FragmentCheck(tab.recorded, digests) }));
   }
   return tabs;
+}
+
+/**
+ * Compares the tabs' newly received fragments with the origin; often, since a
+ * live segment leaves the origin with the playlist window.
+ */
+const checkTabs = (tabs) => Promise.all(tabs.map((t) => t.fragments.check()));
+
+/** The tabs' fragments checked, differing from the origin's bytes, and not checkable. */
+function tabIntegrity(tabs) {
+  const add = (f) => tabs.reduce((a, t) => a + f(t.fragments), 0);
+  return { checked: add((c) => c.records.length), differing: add((c) => c.differences.length), unverifiable: add((c) => c.unverifiable.length) };
 }
 
 /** The tabs' bytes by source and fatal hls.js errors, summed. */
@@ -110,7 +126,7 @@ async function tabTotals(tabs) {
 }
 
 /** What the origin, the tracker, the fleet and the tabs have done so far. */
-async function snapshot(stack, fleet, segments, tabs) {
+async function snapshot(stack, fleet, segments, tabs, digests) {
   const [origin, tracker, peers, tabsNow] = await Promise.all([
     originMetrics(stack.origin),
     fetch(`http://127.0.0.1:${stack.tracker.port}/metrics`).then(async (r) => parseProm(await r.text())),
@@ -121,8 +137,8 @@ async function snapshot(stack, fleet, segments, tabs) {
   return {
     t: Date.now() / 1000,
     originSegmentBytes: promSum(origin, "swarmcast_origin_response_bytes_total", 'kind="segment"'),
-    ownBytes: segments.ownBytes,
-    segmentsListed: segments.sizes.size,
+    ownBytes: segments.ownBytes + digests.fetchedBytes,
+    newSegmentsMark: segments.mark(),
     // Announces, offers and answers relayed, scrapes, errors; "dropped" (a full send queue) apart.
     trackerMessages:
       promSum(tracker, "swarmcast_tracker_messages_total") - promSum(tracker, "swarmcast_tracker_messages_total", 'kind="dropped"'),
@@ -133,25 +149,46 @@ async function snapshot(stack, fleet, segments, tabs) {
   };
 }
 
-async function runOne(stack, browser, n) {
+/**
+ * The origin (serving the live test card, or the VOD at VOD_PREFIX with its
+ * segment digests, as the test card has) and the tracker; `src` is the
+ * stream's URL, `vodSegments` the VOD's segment count.
+ */
+async function startSource() {
+  if (!opts.vod) {
+    const stack = await startStack({ extraArgs: ["--renditions", "360p"] });
+    return { stack, src: stack.origin.liveUrl };
+  }
+  console.error(`[native] encoding (or reusing) the ${opts.vodSeconds} s VOD test card`);
+  const dir = await cachedVod(args.out, "native-vod", { seconds: opts.vodSeconds, renditions: ["360p"] });
+  const mounts = { ...STANDARD_MOUNTS, [VOD_PREFIX]: dir };
+  const stack = await startStack({ testcard: false, mounts, extraArgs: ["--digests", VOD_PREFIX] });
+  const src = `${stack.origin.url}${VOD_PREFIX}/master.m3u8`;
+  return { stack, src, vodSegments: (await playlistSegments(await mediaPlaylistOf(src))).length };
+}
+
+async function runOne({ stack, src, vodSegments }, browser, n, digests) {
   const churners = Math.round(n * opts.churn);
   const fleet = new Fleet({
-    stream: stack.origin.liveUrl,
+    stream: src,
     tracker: stack.tracker.url,
     n,
     churners,
     joinIntervalMs: Math.round((opts.rampS * 1000) / n),
     seeder: opts.seeder,
   });
-  const segments = new SegmentLog(stack.origin.liveUrl);
+  const segments = opts.vod ? new ServedSegments(stack.origin.child, `${VOD_PREFIX}/`) : new ListedSegments(src);
   let tabs = [];
   try {
     await fleet.start();
-    const rampEnd = Date.now() + opts.rampS * 1000;
-    if (browser) tabs = await openTabs(browser, stack, opts.tabs);
-    await sleep(rampEnd - Date.now() + SETTLE_S * 1000);
+    const windowStart = Date.now() + (opts.rampS + SETTLE_S) * 1000;
+    if (browser) tabs = await openTabs(browser, stack, src, opts.tabs, digests);
+    while (Date.now() < windowStart) {
+      await sleep(Math.min(SAMPLE_MS, windowStart - Date.now()));
+      await checkTabs(tabs);
+    }
     await segments.poll();
-    const first = await snapshot(stack, fleet, segments, tabs);
+    const first = await snapshot(stack, fleet, segments, tabs, digests);
     const samples = [first];
     let nextChurn = first.t + opts.churnEveryS;
     while (Date.now() / 1000 < first.t + opts.seconds) {
@@ -160,33 +197,45 @@ async function runOne(stack, browser, n) {
         await fleet.churn();
         nextChurn += opts.churnEveryS;
       }
-      samples.push(await snapshot(stack, fleet, segments, tabs));
+      await checkTabs(tabs);
+      samples.push(await snapshot(stack, fleet, segments, tabs, digests));
     }
-    const distinctBytes = segments.bytesSince(first.segmentsListed);
-    return nativeFigures({ n, tabs: opts.tabs, churners, seeder: opts.seeder, samples, distinctBytes });
+    return nativeFigures({
+      n,
+      tabs: opts.tabs,
+      churners,
+      seeder: opts.seeder,
+      samples,
+      distinctBytes: segments.bytesSince(first.newSegmentsMark),
+      tabsFragments: tabs.length ? tabIntegrity(tabs) : null,
+      vodReach: opts.vod ? { served: segments.mark(), of: vodSegments } : null,
+    });
   } finally {
+    segments.close();
     await Promise.all(tabs.map((t) => t.close()));
     await fleet.stop();
   }
 }
 
-const stack = await startStack({ extraArgs: ["--renditions", "360p"] });
+const source = await startSource();
 const browser = opts.tabs > 0 ? await launchBrowser() : null;
+const digests = new OriginDigests();
 const rows = [];
 try {
   for (const n of opts.ns) {
     const extra = `${opts.seeder ? " + a seeder" : ""}${opts.tabs ? ` + ${opts.tabs} Chromium tabs` : ""}`;
-    console.error(`[native] N = ${n}${extra}: ramp ${opts.rampS} s, window ${opts.seconds} s`);
-    rows.push(await runOne(stack, browser?.browser, n));
+    console.error(`[native] N = ${n}${extra}${opts.vod ? " on the VOD" : ""}: ramp ${opts.rampS} s, window ${opts.seconds} s`);
+    rows.push(await runOne(source, browser?.browser, n, digests));
     // The swarm's goodbyes reach the tracker before the next N starts.
     await sleep(2000);
   }
 } finally {
   await browser?.close();
-  await stack.stop();
+  await source.stack.stop();
 }
 
-const name = opts.seeder ? "swarm-native-seeder" : "swarm-native";
+const variant = `${opts.vod ? "-vod" : ""}${opts.seeder ? "-seeder" : ""}`;
+const name = `swarm-native${variant}`;
 await mkdir(args.out, { recursive: true });
 const files = Object.fromEntries(["json", "md", "png"].map((ext) => [ext, path.join(args.out, `${name}.${ext}`)]));
 const report = nativeMarkdown(rows, opts);
@@ -196,8 +245,7 @@ const chart = nativeChartSvg(rows, opts);
 await svgToPng(files.png, chart.svg, chart);
 if (args.publish) {
   const dir = path.join(REPO, "bench/swarm/results");
-  const published = opts.seeder ? "native-seeder-latest" : "native-latest";
-  for (const ext of ["json", "md", "png"]) await copyFile(files[ext], path.join(dir, `${published}.${ext}`));
+  for (const ext of ["json", "md", "png"]) await copyFile(files[ext], path.join(dir, `native${variant}-latest.${ext}`));
 }
 console.log(report);
 console.error(`[native] wrote ${Object.values(files).join(", ")}`);

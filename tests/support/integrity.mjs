@@ -9,11 +9,21 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 /** Digests of the origin's bytes, each URL and range fetched once. */
 export class OriginDigests {
   #cache = new Map();
+  /** Bytes fetched from the origin so far (a benchmark takes them out of the origin's count). */
+  fetchedBytes = 0;
 
   /** `{ sha256, bytes }` of `url` (only bytes [start, end) when `range`), or `{ error }`. */
   get(url, range) {
     const key = range ? `${url} ${range[0]}-${range[1]}` : url;
-    if (!this.#cache.has(key)) this.#cache.set(key, fetchDigest(url, range));
+    if (!this.#cache.has(key)) {
+      this.#cache.set(
+        key,
+        fetchDigest(url, range).then((d) => {
+          this.fetchedBytes += d.bytes ?? 0;
+          return d;
+        }),
+      );
+    }
     return this.#cache.get(key);
   }
 }
