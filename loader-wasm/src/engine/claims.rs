@@ -35,6 +35,13 @@ struct Claim {
     hops: u8,
 }
 
+impl Claim {
+    /// Whether it still holds us back.
+    fn holds(&self, now: Millis) -> bool {
+        now < self.heard + CLAIM_MS
+    }
+}
+
 #[derive(Default)]
 pub struct Claims {
     table: VecMap<SegmentKey, Claim>,
@@ -45,10 +52,7 @@ pub struct Claims {
 
 impl Claims {
     fn fresh(&self, key: SegmentKey, now: Millis) -> Option<Claim> {
-        self.table
-            .get(&key)
-            .copied()
-            .filter(|c| now < c.heard + CLAIM_MS)
+        self.table.get(&key).copied().filter(|c| c.holds(now))
     }
 
     /// Remembers a claim (stale ones go first when the table is full), or
@@ -56,10 +60,9 @@ impl Claims {
     /// is news to pass on: no fresh claim of `key` was known. (Passing on
     /// closer ones too would multiply the messages each segment costs.)
     pub fn note(&mut self, key: SegmentKey, hops: u8, now: Millis) -> bool {
-        if let Some(known) = self.fresh(key, now) {
-            if hops < known.hops {
-                self.table.insert(key, Claim { hops, ..known });
-            }
+        let known = self.table.get_mut(&key);
+        if let Some(known) = known.filter(|c| c.holds(now)) {
+            known.hops = known.hops.min(hops);
             return false;
         }
         if !self.table.contains_key(&key) && self.table.len() >= MAX_CLAIMS {

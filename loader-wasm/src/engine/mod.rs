@@ -397,13 +397,18 @@ impl Engine {
                 };
                 // Only claims of segments our playlists list, or soon will,
                 // travel on: a peer cannot make us spread claims of segments
-                // nobody plays.
+                // nobody plays. And only claims worth waiting for here: one
+                // hop farther, they would hold back no one.
                 let ours = self
                     .content
                     .as_ref()
                     .and_then(|c| c.stream(stream))
                     .is_some_and(|s| s.lists_or_soon(segment, CLAIM_AHEAD_SEGMENTS));
-                if self.claims.note(key, hops, self.now) && hops < MAX_CLAIM_HOPS && ours {
+                if self.claims.note(key, hops, self.now)
+                    && hops < MAX_CLAIM_HOPS
+                    && ours
+                    && self.claimed(key, self.time_to_deadline(key))
+                {
                     self.relay_fetching(key, hops + 1, Some(conn));
                 }
             }

@@ -37,7 +37,7 @@ impl Engine {
     /// Whether a peer's claim that it is fetching `key` holds us back: its
     /// data can reach us before we would fetch it ourselves at the HTTP
     /// window (`ttd`: time to its deadline).
-    fn claimed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
+    pub(super) fn claimed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
         let slack = ttd.map(|t| t - self.cfg.http_window_ms as i64);
         self.claims.worth_waiting(key, self.now, slack)
     }
@@ -95,7 +95,8 @@ impl Engine {
     }
 
     /// Whether a requested segment no peer can send us now is worth waiting
-    /// for: on a live stream, a peer holds it (and refused us while its
+    /// for: we just joined the swarm and our first peers are on their way,
+    /// or, on a live stream, a peer holds it (and refused us while its
     /// upload slots are full), a peer said it is fetching it, or it is new
     /// and a peer ranked before us may still seed it. Otherwise hls.js would
     /// wait for nothing and its forward buffer would shrink.
@@ -103,6 +104,9 @@ impl Engine {
         let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
             return false;
         };
+        if self.signalling.finding_first_peers(self.now) {
+            return true;
+        }
         if !stream.live {
             return false;
         }
@@ -166,9 +170,10 @@ impl Engine {
                     continue;
                 }
             }
+            let alone = !any_peer && !self.signalling.finding_first_peers(self.now);
             let urgent = requested
                 && (!p2p_ok
-                    || !any_peer
+                    || alone
                     || ttd.is_none_or(|t| t <= self.cfg.http_window_ms as i64)
                     || !self.peer_may_bring(key));
             let http_busy = self

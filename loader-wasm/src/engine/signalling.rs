@@ -21,6 +21,11 @@ use super::{
 
 /// How long an announce waits for its offers' ICE gathering.
 const OFFER_WAIT_MS: Millis = 2_000;
+/// After joining a swarm, requests wait this long at most for the first
+/// peers (tracker, offers, ICE, data channel) and their haves: a viewer
+/// joining cold would otherwise fetch its whole forward buffer over HTTP
+/// before its first peer is ready (on a VOD, 30 s of segments).
+const FIRST_PEERS_MS: Millis = 3_000;
 /// An announce that went out short of offers (ICE gathering was slow, e.g.
 /// on a busy machine) while we had no peer is repeated this soon rather than
 /// after the tracker's interval, so a viewer is never left alone for minutes.
@@ -74,6 +79,8 @@ pub struct Signalling {
     trackers: Vec<Tracker>,
     pending: VecMap<ConnId, Pending>,
     swarm: Option<[u8; 20]>,
+    /// When we joined the swarm.
+    joined: Millis,
     next_conn: u32,
 }
 
@@ -115,6 +122,7 @@ impl Signalling {
                 .collect(),
             pending: VecMap::default(),
             swarm: None,
+            joined: 0,
             next_conn: 1,
         }
     }
@@ -122,6 +130,7 @@ impl Signalling {
     /// Joins (or switches to) a swarm: announce on every open socket now.
     pub fn set_swarm(&mut self, info_hash: [u8; 20], now: Millis, out: &mut VecDeque<Output>) {
         self.swarm = Some(info_hash);
+        self.joined = now;
         for conn in std::mem::take(&mut self.pending)
             .into_iter()
             .map(|(c, _)| c)
@@ -133,6 +142,12 @@ impl Signalling {
             t.next_announce = now;
             t.gathering_since = None;
         }
+    }
+
+    /// Whether we joined the swarm so recently that our first peers may
+    /// still be on their way (a request implies a playlist, so a swarm).
+    pub fn finding_first_peers(&self, now: Millis) -> bool {
+        !self.trackers.is_empty() && now < self.joined + FIRST_PEERS_MS
     }
 
     pub fn alloc_conn(&mut self) -> ConnId {

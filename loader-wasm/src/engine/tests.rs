@@ -341,6 +341,7 @@ fn an_abr_switch_keeps_peers_and_never_mixes_levels() {
 #[test]
 fn a_peer_holding_another_level_is_not_asked_for_ours() {
     let mut r = Rig::new(Config::default());
+    r.advance(3_000); // past the wait for the first peers
     r.input(Input::Playback {
         position_ms: 22_000,
         playing: false,
@@ -359,6 +360,35 @@ fn a_peer_holding_another_level_is_not_asked_for_ours() {
         .iter()
         .any(|m| matches!(m, Message::Request { .. })));
     assert_eq!(handed(&out), vec![RequestId(1)]);
+}
+
+#[test]
+fn a_viewer_that_just_joined_waits_for_its_first_peers_not_past_its_http_window() {
+    // No prefetching for the swarm, so only requests fetch.
+    let mut r = Rig::new(Config {
+        http_downloads: 0,
+        ..Config::default()
+    });
+    r.input(Input::Playlist(playlist_of(false, 10..40)));
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: false,
+    });
+    // Segment 14 plays in 6 s; segment 12 within the HTTP window.
+    assert!(
+        handed(&r.request(1, 14)).is_empty(),
+        "peers are on their way"
+    );
+    assert_eq!(handed(&r.request(2, 12)), vec![RequestId(2)]);
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    let out = r.peer_says(conn, have(vec![14]));
+    assert!(sent(&out, conn)
+        .iter()
+        .any(|m| matches!(m, Message::Request { segment: 14, .. })));
+    // Nobody brings segment 16: HTTP once the first peers had their time.
+    assert!(handed(&r.request(3, 16)).is_empty());
+    assert!(!handed(&r.advance(2_900)).contains(&RequestId(3)));
+    assert!(handed(&r.advance(100)).contains(&RequestId(3)));
 }
 
 #[test]
