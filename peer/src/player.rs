@@ -229,6 +229,10 @@ impl Player {
         let (next_req, targets) = (&mut self.next_req, &mut self.targets);
         for f in &mut self.streams {
             let media = &f.media;
+            // Where playback is goes first: it dates the request.
+            if let Behaviour::Viewer(v) = &mut self.role {
+                out.extend(v.advance(now, media).map(Action::Engine));
+            }
             let mut request = |sn: u64| {
                 let seg = media.segment(sn)?;
                 let req = RequestId(*next_req);
@@ -245,9 +249,7 @@ impl Player {
             };
             match &mut self.role {
                 Behaviour::Viewer(v) => {
-                    let report = v.advance(now, media);
                     v.request(now, &mut request);
-                    out.extend(report.map(Action::Engine));
                     // A viewer plays its first variant only.
                     break;
                 }
@@ -350,9 +352,23 @@ impl Viewer {
             return None;
         }
         self.last_tick = now;
-        if !self.started || self.ended {
+        // Before the first fragment arrives the position is the start, as a
+        // video element reports it: the engine then dates the fragments
+        // requested meanwhile by it, as in a browser.
+        if self.next_sn.is_none() || self.ended {
             return None;
         }
+        if self.started {
+            self.play(dt, stream);
+        }
+        Some(Input::Playback {
+            position_ms: self.position_ms,
+            playing: self.playing,
+        })
+    }
+
+    /// Plays `dt` of the buffer, or waits (stalled) for enough of it.
+    fn play(&mut self, dt: Millis, stream: &MediaStream) {
         if self.playing {
             self.position_ms = (self.position_ms + dt).min(self.buffer_end_ms);
             if self.position_ms >= self.buffer_end_ms {
@@ -370,10 +386,6 @@ impl Viewer {
                 self.playing = true;
             }
         }
-        Some(Input::Playback {
-            position_ms: self.position_ms,
-            playing: self.playing,
-        })
     }
 
     fn request(&mut self, now: Millis, request: &mut impl FnMut(u64) -> Option<RequestId>) {
@@ -449,5 +461,55 @@ impl Seeder {
                 self.loading.push((req, sn));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A VOD of `n` 2 s segments.
+    fn vod(n: u64) -> MediaStream {
+        let mut text = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n");
+        for sn in 0..n {
+            text.push_str(&format!("#EXTINF:2.0,\nseg_{sn}.ts\n"));
+        }
+        text.push_str("#EXT-X-ENDLIST\n");
+        let url = Url::parse("http://o/vod/a.m3u8").unwrap();
+        let Ok(Manifest::Media(m)) = playlist::parse(&url, text.as_bytes()) else {
+            panic!("not a media playlist");
+        };
+        let mut s = MediaStream::new(url.clone(), url);
+        s.update(&m).unwrap();
+        s
+    }
+
+    #[test]
+    fn a_viewer_reports_its_start_before_its_first_fragment_then_plays() {
+        let stream = vod(10);
+        let mut v = Viewer::new(30_000);
+        assert!(v.advance(1_000, &stream).is_none(), "no start yet");
+        v.playlist(&stream);
+        let Some(Input::Playback {
+            position_ms: 0,
+            playing: false,
+        }) = v.advance(2_000, &stream)
+        else {
+            panic!("the start is reported before any fragment");
+        };
+        let mut asked = Vec::new();
+        v.request(2_000, &mut |sn| {
+            asked.push(sn);
+            Some(RequestId(1))
+        });
+        assert_eq!(asked, vec![0]);
+        v.delivered(RequestId(1), Some(&stream));
+        let Some(Input::Playback {
+            position_ms: 500,
+            playing: true,
+        }) = v.advance(2_500, &stream)
+        else {
+            panic!("playing once the first fragment is in");
+        };
     }
 }
