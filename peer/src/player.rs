@@ -87,7 +87,7 @@ impl Player {
     pub fn wakeup(&self) -> Option<Millis> {
         let reloads = self.streams.iter().filter_map(|f| f.reload_at);
         let role = match &self.role {
-            Behaviour::Viewer(v) => Some(v.last_tick + TIMEUPDATE_MS),
+            Behaviour::Viewer(v) => v.last_tick.map(|t| t + TIMEUPDATE_MS),
             Behaviour::Seeder => self.streams.iter().filter_map(|f| f.seeder.retry_at).min(),
         };
         self.manifest_at
@@ -272,7 +272,8 @@ struct Viewer {
     started: bool,
     playing: bool,
     ended: bool,
-    last_tick: Millis,
+    /// When the last playback report went out.
+    last_tick: Option<Millis>,
     stalls: u64,
     stall_ms: Millis,
 }
@@ -289,7 +290,7 @@ impl Viewer {
             started: false,
             playing: false,
             ended: false,
-            last_tick: 0,
+            last_tick: None,
             stalls: 0,
             stall_ms: 0,
         }
@@ -347,17 +348,20 @@ impl Viewer {
 
     /// Advances the position to `now`; at each `timeupdate` returns the report.
     fn advance(&mut self, now: Millis, stream: &MediaStream) -> Option<Input> {
-        let dt = now.saturating_sub(self.last_tick);
-        if dt < TIMEUPDATE_MS {
-            return None;
-        }
-        self.last_tick = now;
-        // Before the first fragment arrives the position is the start, as a
-        // video element reports it: the engine then dates the fragments
-        // requested meanwhile by it, as in a browser.
         if self.next_sn.is_none() || self.ended {
             return None;
         }
+        // The first report goes at once, with the start position (as a video
+        // element reports it before its first fragment): the engine dates by
+        // it the fragments requested meanwhile, which over a fast link may be
+        // many within one report period.
+        let dt = self
+            .last_tick
+            .map_or(TIMEUPDATE_MS, |t| now.saturating_sub(t));
+        if dt < TIMEUPDATE_MS {
+            return None;
+        }
+        self.last_tick = Some(now);
         if self.started {
             self.play(dt, stream);
         }
@@ -493,12 +497,12 @@ mod tests {
         let Some(Input::Playback {
             position_ms: 0,
             playing: false,
-        }) = v.advance(2_000, &stream)
+        }) = v.advance(1_010, &stream)
         else {
-            panic!("the start is reported before any fragment");
+            panic!("the start is reported at once, before any fragment");
         };
         let mut asked = Vec::new();
-        v.request(2_000, &mut |sn| {
+        v.request(1_010, &mut |sn| {
             asked.push(sn);
             Some(RequestId(1))
         });
@@ -507,7 +511,7 @@ mod tests {
         let Some(Input::Playback {
             position_ms: 500,
             playing: true,
-        }) = v.advance(2_500, &stream)
+        }) = v.advance(1_510, &stream)
         else {
             panic!("playing once the first fragment is in");
         };
