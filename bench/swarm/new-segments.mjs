@@ -4,6 +4,7 @@
 // window's start and `bytesSince(mark)` at its end give the window's.
 // `ownBytes` are segment bytes the benchmark itself took from the origin,
 // which the origin's count must leave out.
+import { mediaPlaylistOf } from "../../tests/support/servers.mjs";
 
 /** uri -> bytes, in insertion order, with the window arithmetic on top. */
 class FirstSeen {
@@ -49,13 +50,6 @@ export class ListedSegments extends FirstSeen {
       this.sizes.set(url, bytes);
     }
   }
-}
-
-/** The URL of the first media playlist of `master` (itself if it is one). */
-export async function mediaPlaylistOf(master) {
-  const text = await (await fetch(master)).text();
-  if (text.includes("#EXTINF")) return master;
-  return new URL(text.split("\n").find((l) => l && !l.startsWith("#")), master).href;
 }
 
 /** One line of the origin's access log (tracing target `access`). */

@@ -488,19 +488,28 @@ mod tests {
         s
     }
 
+    /// The viewer's playback report at `now`, as (position, playing).
+    fn report(v: &mut Viewer, now: Millis, stream: &MediaStream) -> Option<(Millis, bool)> {
+        match v.advance(now, stream)? {
+            Input::Playback {
+                position_ms,
+                playing,
+            } => Some((position_ms, playing)),
+            _ => None,
+        }
+    }
+
     #[test]
     fn a_viewer_reports_its_start_before_its_first_fragment_then_plays() {
         let stream = vod(10);
         let mut v = Viewer::new(30_000);
-        assert!(v.advance(1_000, &stream).is_none(), "no start yet");
+        assert_eq!(report(&mut v, 1_000, &stream), None, "no start yet");
         v.playlist(&stream);
-        let Some(Input::Playback {
-            position_ms: 0,
-            playing: false,
-        }) = v.advance(1_010, &stream)
-        else {
-            panic!("the start is reported at once, before any fragment");
-        };
+        assert_eq!(
+            report(&mut v, 1_010, &stream),
+            Some((0, false)),
+            "the start is reported at once, before any fragment"
+        );
         let mut asked = Vec::new();
         v.request(1_010, &mut |sn| {
             asked.push(sn);
@@ -508,12 +517,10 @@ mod tests {
         });
         assert_eq!(asked, vec![0]);
         v.delivered(RequestId(1), Some(&stream));
-        let Some(Input::Playback {
-            position_ms: 500,
-            playing: true,
-        }) = v.advance(1_510, &stream)
-        else {
-            panic!("playing once the first fragment is in");
-        };
+        assert_eq!(
+            report(&mut v, 1_510, &stream),
+            Some((500, true)),
+            "playing once the first fragment is in"
+        );
     }
 }

@@ -129,15 +129,17 @@ export async function startOrigin({ testcard = false, root, mounts = STANDARD_MO
   return { ...proc, port, url, liveUrl: `${url}/live/master.m3u8` };
 }
 
-/** URL of the first media playlist of the live master playlist, or null while there is none. */
-async function liveMediaPlaylist(origin) {
-  const res = await fetch(`${origin}/live/master.m3u8`);
+/** URL of the first media playlist of `master` (itself if it is one), or null while there is none. */
+export async function mediaPlaylistOf(master) {
+  const res = await fetch(master);
   if (!res.ok) return null;
   const text = await res.text();
-  if (text.includes("#EXTINF")) return `${origin}/live/master.m3u8`; // a media playlist already
+  if (text.includes("#EXTINF")) return master;
   const first = text.split("\n").find((l) => l && !l.startsWith("#"));
-  return first ? new URL(first, `${origin}/live/master.m3u8`).href : null;
+  return first ? new URL(first, master).href : null;
 }
+
+const liveMediaPlaylist = (origin) => mediaPlaylistOf(`${origin}/live/master.m3u8`);
 
 /** Starts swarmcast-tracker; `url` is its ws:// announce URL. */
 export async function startTracker({ extraArgs = [] } = {}) {
