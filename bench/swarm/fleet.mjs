@@ -88,8 +88,8 @@ function sumOf(processes) {
  * recognise it by its peer id and leave new segments to it by themselves.
  */
 export class Fleet {
-  constructor({ stream, tracker, n, churners, joinIntervalMs, seeder }) {
-    const viewerArgs = ["--join-interval", `${joinIntervalMs}ms`];
+  constructor({ stream, tracker, n, churners, joinIntervalMs, liveSync, seeder }) {
+    const viewerArgs = ["--join-interval", `${joinIntervalMs}ms`, "--live-sync-segments", String(liveSync)];
     Object.assign(this, { stream, tracker, n, churners, viewerArgs, withSeeder: seeder });
     /** Every viewer process started, stopped ones included (their counts still count). */
     this.viewers = [];

@@ -78,11 +78,11 @@ export function nativeTargets(rows) {
 }
 
 /** The report: conditions, one table row per N, the targets. */
-export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder, vod, vodSeconds }) {
+export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder, vod, vodSeconds, liveSync }) {
   const pct = (x) => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
   const stream = vod
     ? `a ${vodSeconds} s VOD test card (360p, 2 s segments; every viewer plays it from its beginning; origin amplification counts the segments the origin served for the first time in the window as new)`
-    : "the live test card (360p, 2 s segments)";
+    : `the live test card (360p, 2 s segments; viewers start ${liveSync} segments behind the newest)`;
   const lines = [
     `Native viewers (swarmcast-peer, release build) of ${stream}${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
     `Viewers join over ${rampS} s; ${churn > 0 ? `${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s` : "no churn"}; figures over a ${seconds} s window starting 10 s after the last join.`,

@@ -10,7 +10,11 @@
 //
 //   node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60]
 //        [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0]
-//        [--out bench/out] [--publish]
+//        [--live-sync 3] [--out bench/out] [--publish]
+//
+// --live-sync sets how many segments behind the newest a live viewer starts
+// (swarmcast-peer --live-sync-segments; hls.js liveSyncDurationCount, whose
+// default is 3): the time a new segment has to spread before it is due.
 //
 // --tabs adds that many Chromium pages (swarmcast on hls.js) to each swarm;
 // every fragment they receive is checked against the origin's bytes.
@@ -42,7 +46,7 @@ const VOD_PREFIX = "/vod";
 
 /** A bad command line: says what is wrong and exits. */
 function usage(problem) {
-  console.error(`native.mjs: ${problem}\nUsage: node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60] [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0] [--out DIR] [--publish]`);
+  console.error(`native.mjs: ${problem}\nUsage: node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60] [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0] [--live-sync 3] [--out DIR] [--publish]`);
   process.exit(2);
 }
 
@@ -58,6 +62,7 @@ try {
       "churn-every": { type: "string", default: "20" },
       seeder: { type: "boolean", default: false },
       tabs: { type: "string", default: "0" },
+      "live-sync": { type: "string", default: "3" },
       out: { type: "string", default: path.join(REPO, "bench/out") },
       publish: { type: "boolean", default: false },
     },
@@ -83,6 +88,7 @@ const opts = {
   churnEveryS: numberArg("churn-every", (v) => v > 0, "want seconds > 0"),
   seeder: args.seeder,
   tabs: numberArg("tabs", isCount, "want a number of Chromium pages (an integer >= 0)"),
+  liveSync: numberArg("live-sync", (v) => isCount(v) && v >= 1, "want a number of segments (an integer >= 1)"),
 };
 // The first viewer fetches up to its buffer ahead of its playhead; the margin
 // covers the sampling's own time. No viewer may reach the end in the run.
@@ -97,7 +103,7 @@ async function openTabs(browser, stack, src, count, digests) {
   const swarmcast = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] } };
   // As far ahead as the native viewers: by its byte-size rule hls.js would
   // otherwise fetch the whole VOD in its first seconds.
-  const hlsConfig = { maxBufferLength: VIEWER_BUFFER_S, maxMaxBufferLength: VIEWER_BUFFER_S };
+  const hlsConfig = { maxBufferLength: VIEWER_BUFFER_S, maxMaxBufferLength: VIEWER_BUFFER_S, liveSyncDurationCount: opts.liveSync };
   const tabs = [];
   for (let i = 0; i < count; i++) {
     const tab = await openPlayer(browser, stack.origin.url, { src, opts: swarmcast, hlsConfig, record: true });
@@ -175,6 +181,7 @@ async function runOne({ stack, src, vodSegments }, browser, n, digests) {
     n,
     churners,
     joinIntervalMs: Math.round((opts.rampS * 1000) / n),
+    liveSync: opts.liveSync,
     seeder: opts.seeder,
   });
   const segments = opts.vod ? new ServedSegments(stack.origin.child, `${VOD_PREFIX}/`) : new ListedSegments(src);

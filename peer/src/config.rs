@@ -83,6 +83,11 @@ pub struct Config {
     #[arg(long, env = "SWARMCAST_PEER_MAX_BUFFER", default_value = "30s", value_parser = humantime::parse_duration)]
     #[serde(with = "humantime_serde")]
     pub max_buffer: Duration,
+    /// Viewers: how many segments behind the newest a live viewer starts
+    /// (hls.js liveSyncDurationCount).
+    #[arg(long, env = "SWARMCAST_PEER_LIVE_SYNC_SEGMENTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub live_sync_segments: u64,
     /// With --count: delay between one hosted peer's start and the next.
     #[arg(long, env = "SWARMCAST_PEER_JOIN_INTERVAL", default_value = "200ms", value_parser = humantime::parse_duration)]
     #[serde(with = "humantime_serde")]

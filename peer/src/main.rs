@@ -25,7 +25,7 @@ use config::{bytes_per_second, Config, Role};
 use io::{IoSender, RateLimit};
 use metrics::Metrics;
 use node::{Node, Shared};
-use player::Player;
+use player::{Player, Viewing};
 use rtc::RtcSetup;
 
 /// webrtc-rs narrates every connection at info (and warns about ICE checks
@@ -83,7 +83,10 @@ async fn run(role: Role, config: Config) -> anyhow::Result<()> {
     if !mdns {
         info!("no multicast here: browsers' mDNS candidates are left to peer-reflexive ICE");
     }
-    let max_buffer_ms = config.max_buffer.as_millis() as u64;
+    let viewing = Viewing {
+        max_buffer_ms: config.max_buffer.as_millis() as u64,
+        live_sync_segments: config.live_sync_segments,
+    };
     let stream = config.stream_url().clone();
     info!(?role, count = config.count, %stream, "starting");
 
@@ -118,7 +121,7 @@ async fn run(role: Role, config: Config) -> anyhow::Result<()> {
                 };
                 let seed = RandomState::new().hash_one(i);
                 let engine = Engine::new(engine_config.clone(), seed, 0);
-                let player = Player::new(role, stream.clone(), max_buffer_ms);
+                let player = Player::new(role, stream.clone(), viewing);
                 let (tx, rx) = mpsc::unbounded_channel();
                 let node = Node::new(engine, player, shared, IoSender(tx));
                 nodes.spawn_local(node.run(rx, stop.clone()));

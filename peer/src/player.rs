@@ -11,9 +11,9 @@ use url::Url;
 use crate::config::Role;
 use crate::playlist::{self, Manifest, MediaStream};
 
-/// hls.js `liveSyncDurationCount`: a live viewer starts this many segments
-/// behind the newest.
-const LIVE_SYNC_SEGMENTS: u64 = 3;
+/// A seeder starts this many segments behind the newest, as a viewer does by
+/// default (hls.js `liveSyncDurationCount`), so it holds what joiners ask first.
+const SEEDER_START_SEGMENTS: u64 = 3;
 /// Playback position reports, as often as a video's `timeupdate`.
 const TIMEUPDATE_MS: Millis = 250;
 /// A stalled viewer resumes once this much is buffered ahead.
@@ -69,7 +69,7 @@ enum Behaviour {
 }
 
 impl Player {
-    pub fn new(role: Role, manifest: Url, max_buffer_ms: Millis) -> Self {
+    pub fn new(role: Role, manifest: Url, viewing: Viewing) -> Self {
         Player {
             manifest,
             manifest_at: Some(0),
@@ -77,7 +77,7 @@ impl Player {
             next_req: 1,
             targets: HashMap::new(),
             role: match role {
-                Role::Viewer => Behaviour::Viewer(Viewer::new(max_buffer_ms)),
+                Role::Viewer => Behaviour::Viewer(Viewer::new(viewing)),
                 Role::Seeder => Behaviour::Seeder,
             },
         }
@@ -259,11 +259,21 @@ impl Player {
     }
 }
 
+/// How a viewer plays, as an hls.js config would say.
+#[derive(Clone, Copy)]
+pub struct Viewing {
+    /// hls.js `maxBufferLength`.
+    pub max_buffer_ms: Millis,
+    /// hls.js `liveSyncDurationCount`: a live viewer starts this many
+    /// segments behind the newest.
+    pub live_sync_segments: u64,
+}
+
 /// Playback from a simulated buffer: fragments are loaded one at a time, in
 /// order, up to `max_buffer_ms` ahead of the position, which advances in
 /// real time while media is buffered.
 struct Viewer {
-    max_buffer_ms: Millis,
+    viewing: Viewing,
     next_sn: Option<u64>,
     loading: Option<(RequestId, u64)>,
     retry_at: Millis,
@@ -279,9 +289,9 @@ struct Viewer {
 }
 
 impl Viewer {
-    fn new(max_buffer_ms: Millis) -> Self {
+    fn new(viewing: Viewing) -> Self {
         Viewer {
-            max_buffer_ms,
+            viewing,
             next_sn: None,
             loading: None,
             retry_at: 0,
@@ -307,7 +317,11 @@ impl Viewer {
             return;
         }
         let start = if stream.live {
-            last.sn + 1 - LIVE_SYNC_SEGMENTS.min(stream.segments.len() as u64)
+            last.sn + 1
+                - self
+                    .viewing
+                    .live_sync_segments
+                    .min(stream.segments.len() as u64)
         } else {
             first.sn
         };
@@ -394,7 +408,7 @@ impl Viewer {
 
     fn request(&mut self, now: Millis, request: &mut impl FnMut(u64) -> Option<RequestId>) {
         let Some(sn) = self.next_sn else { return };
-        let room = self.buffer_end_ms < self.position_ms + self.max_buffer_ms;
+        let room = self.buffer_end_ms < self.position_ms + self.viewing.max_buffer_ms;
         if self.loading.is_none() && now >= self.retry_at && room {
             if let Some(req) = request(sn) {
                 self.loading = Some((req, sn));
@@ -431,7 +445,7 @@ impl Seeder {
             return;
         };
         let from = self.next_sn.unwrap_or(if stream.live {
-            last.sn + 1 - LIVE_SYNC_SEGMENTS.min(stream.segments.len() as u64)
+            last.sn + 1 - SEEDER_START_SEGMENTS.min(stream.segments.len() as u64)
         } else {
             first.sn
         });
@@ -502,7 +516,10 @@ mod tests {
     #[test]
     fn a_viewer_reports_its_start_before_its_first_fragment_then_plays() {
         let stream = vod(10);
-        let mut v = Viewer::new(30_000);
+        let mut v = Viewer::new(Viewing {
+            max_buffer_ms: 30_000,
+            live_sync_segments: 3,
+        });
         assert_eq!(report(&mut v, 1_000, &stream), None, "no start yet");
         v.playlist(&stream);
         assert_eq!(

@@ -37,14 +37,18 @@ const onTop = (frags) => unless([...mainLevels(frags)].every((l) => l === TOP), 
 const ROLES = {
   auto: { name: "ABR" },
   fixed: { name: `fixed at ${RENDITIONS[TOP]}`, pinned: true, expect: onTop },
+  // Switches at once, as a quality menu does: hls.js flushes its buffer and
+  // loads the same segments again at the new level. Level 2 is held longest:
+  // it is the level the ABR pages play, so the only one whose segments peers
+  // hold. On live, held for 5 s (two or three segments), the page sometimes
+  // fetched every one of them itself and took nothing from peers.
   switching: {
-    name: "switching levels 0,2,1 every 5 s",
+    name: "switching to level 0, to 2 after 4 s, to 1 after 10 s",
     start: () => {
-      const levels = [0, 2, 1];
-      let i = 0;
-      const next = () => (window.player.hls.currentLevel = levels[i++ % levels.length]);
-      next();
-      setInterval(next, 5000);
+      const at = (ms, level) => setTimeout(() => (window.player.hls.currentLevel = level), ms);
+      at(0, 0);
+      at(4000, 2);
+      at(10_000, 1);
     },
     expect: (frags) => unless(mainLevels(frags).size >= 2, "played one level only"),
   },

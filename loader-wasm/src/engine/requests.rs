@@ -30,6 +30,13 @@ pub struct Request {
     pub handed: bool,
 }
 
+impl Request {
+    /// hls.js waits for segment `key` with it (it is not handed over).
+    fn waits_for(&self, key: SegmentKey) -> bool {
+        !self.handed && self.target.is_some_and(|t| t.key == key)
+    }
+}
+
 /// A delivered request, kept so a validation failure can blame its source.
 pub struct Delivered {
     req: RequestId,
@@ -73,18 +80,16 @@ impl Engine {
 
     /// The segment `key` is wanted by hls.js (a request not yet handed over).
     pub(super) fn requested(&self, key: SegmentKey) -> bool {
-        self.requests
-            .values()
-            .any(|r| !r.handed && r.target.is_some_and(|t| t.key == key))
+        self.requests.values().any(|r| r.waits_for(key))
     }
 
     /// The segments of requests not yet handed over.
     pub(super) fn waiting_keys(&self) -> Vec<SegmentKey> {
-        self.requests
-            .values()
-            .filter(|r| !r.handed)
-            .filter_map(|r| r.target.map(|t| t.key))
-            .collect()
+        let mut keys = Vec::new();
+        for r in self.requests.values().filter(|r| !r.handed) {
+            keys.extend(r.target.map(|t| t.key));
+        }
+        keys
     }
 
     /// hls.js's loader is fetching `key` for one of its requests.
@@ -96,13 +101,7 @@ impl Engine {
 
     /// Hands every waiting request for `key` to hls.js's own loader.
     pub(super) fn hand_to_http(&mut self, key: SegmentKey) {
-        let reqs: Vec<RequestId> = self
-            .requests
-            .iter()
-            .filter(|(_, r)| !r.handed && r.target.is_some_and(|t| t.key == key))
-            .map(|(req, _)| *req)
-            .collect();
-        for req in reqs {
+        for req in self.requests.keys_where(|r| r.waits_for(key)) {
             self.hand_request(req);
         }
     }
@@ -185,17 +184,17 @@ impl Engine {
 
     /// Answers every waiting request for `key` that the stored bytes match.
     pub(super) fn deliver_stored(&mut self, key: SegmentKey) {
-        let reqs: Vec<(RequestId, Target, Millis)> = self
-            .requests
-            .iter()
-            .filter_map(|(req, r)| match r.target {
-                Some(t) if !r.handed && t.key == key => Some((*req, t, r.start)),
-                _ => None,
-            })
-            .collect();
         let late = self.time_to_deadline(key).is_some_and(|t| t < 0);
         let now = self.now;
-        for (req, target, start) in reqs {
+        for req in self.requests.keys_where(|r| r.waits_for(key)) {
+            let Some(&Request {
+                target: Some(target),
+                start,
+                ..
+            }) = self.requests.get(&req)
+            else {
+                continue;
+            };
             let Some(stored) = self.store.get(key, target.fingerprint) else {
                 continue;
             };

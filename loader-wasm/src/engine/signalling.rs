@@ -27,8 +27,9 @@ const OFFER_WAIT_MS: Millis = 2_000;
 /// before its first peer is ready (on a VOD, 30 s of segments).
 const FIRST_PEERS_MS: Millis = 3_000;
 /// An announce that went out short of offers (ICE gathering was slow, e.g.
-/// on a busy machine) while we had no peer is repeated this soon rather than
-/// after the tracker's interval, so a viewer is never left alone for minutes.
+/// on a busy machine) while we had no peer, or after which we lost our last
+/// peer, is repeated this soon rather than after the tracker's interval, so a
+/// viewer is never left alone for minutes.
 const SHORT_ANNOUNCE_RETRY_MS: Millis = 5_000;
 
 enum Link {
@@ -104,22 +105,22 @@ impl Tracker {
 
 impl Signalling {
     pub fn new(cfg: &Config) -> Signalling {
+        let mut trackers = Vec::new();
+        for url in &cfg.trackers {
+            trackers.push(Tracker {
+                url: url.clone(),
+                link: Link::Down { retry_at: 0 },
+                backoff: cfg.reconnect_min_ms,
+                interval: cfg.announce_interval_ms,
+                next_announce: 0,
+                last_announce: 0,
+                started: false,
+                short: false,
+                gathering_since: None,
+            });
+        }
         Signalling {
-            trackers: cfg
-                .trackers
-                .iter()
-                .map(|url| Tracker {
-                    url: url.clone(),
-                    link: Link::Down { retry_at: 0 },
-                    backoff: cfg.reconnect_min_ms,
-                    interval: cfg.announce_interval_ms,
-                    next_announce: 0,
-                    last_announce: 0,
-                    started: false,
-                    short: false,
-                    gathering_since: None,
-                })
-                .collect(),
+            trackers,
             pending: VecMap::default(),
             swarm: None,
             joined: 0,
@@ -156,8 +157,14 @@ impl Signalling {
         id
     }
 
-    pub fn pending_count(&self) -> usize {
-        self.pending.len()
+    /// Whether one more connection may be set up beside our `peers`
+    /// connected ones. Our offers that no one answered yet do not count:
+    /// most never will be (the tracker relays them to whoever it picks), and
+    /// counting them until they expire left a viewer that had announced to
+    /// a few trackers refusing every offer for 50 s.
+    fn room(&self, peers: usize, cfg: &Config) -> bool {
+        let setting_up = self.pending.values().filter(|p| p.remote.is_some()).count();
+        peers + setting_up < cfg.max_peers
     }
 
     /// Is a connection to `peer` already being set up?
@@ -176,6 +183,17 @@ impl Signalling {
         }
     }
 
+    /// Our last peer left: announce again soon rather than after the
+    /// tracker's interval, as after an announce short of offers. A path that
+    /// broke as it opened would otherwise leave both ends alone for minutes.
+    pub fn lost_last_peer(&mut self) {
+        for t in &mut self.trackers {
+            t.next_announce = t
+                .next_announce
+                .min(t.last_announce + SHORT_ANNOUNCE_RETRY_MS);
+        }
+    }
+
     pub fn closed(&mut self, tracker: TrackerId, cfg: &Config, now: Millis) {
         if let Some(t) = self.trackers.get_mut(tracker.0 as usize) {
             t.link = Link::Down {
@@ -187,7 +205,7 @@ impl Signalling {
     }
 
     /// One tracker message. `known` says whether a peer id is already
-    /// connected; `room` whether another connection may be started.
+    /// connected; `peers` is the number of connected peers.
     #[allow(clippy::too_many_arguments)]
     pub fn message(
         &mut self,
@@ -195,7 +213,7 @@ impl Signalling {
         msg: TrackerReply,
         me: &PeerId,
         known: &dyn Fn(&PeerId) -> bool,
-        room: bool,
+        peers: usize,
         now: Millis,
         cfg: &Config,
         out: &mut VecDeque<Output>,
@@ -217,7 +235,7 @@ impl Signalling {
             }
             ServerMessage::Offer(o) if ours(&o.info_hash) && &o.peer_id.0 != me => {
                 let remote = o.peer_id.0;
-                if !room || known(&remote) || self.connecting_to(&remote) {
+                if !self.room(peers, cfg) || known(&remote) || self.connecting_to(&remote) {
                     return;
                 }
                 let conn = self.alloc_conn();
@@ -246,11 +264,26 @@ impl Signalling {
                     _ => None,
                 });
                 let Some(conn) = found else { return };
-                if known(&remote) || self.connecting_to(&remote) {
-                    // A second path to a peer we already have: drop the offer.
+                // Offers that crossed in the tracker: we are answering the
+                // remote's offer as it answers ours. Both sides keep the path
+                // offered by the lower peer id; each dropping its own offer
+                // would leave both alone until the next announce.
+                let crossed = self.pending.iter().find_map(|(c, p)| {
+                    (matches!(p.role, Role::Answer { .. }) && p.remote == Some(remote))
+                        .then_some(*c)
+                });
+                let ours_wins = crossed.is_some() && me < &remote;
+                // A crossed path is swapped for this one: no room needed.
+                let full = crossed.is_none() && !self.room(peers, cfg);
+                if full || known(&remote) || (self.connecting_to(&remote) && !ours_wins) {
+                    // Full, or a second path to a peer we already have: drop the offer.
                     self.pending.remove(&conn);
                     out.push_back(Output::CloseConnection { conn });
                     return;
+                }
+                if let Some(crossed) = crossed {
+                    self.pending.remove(&crossed);
+                    out.push_back(Output::CloseConnection { conn: crossed });
                 }
                 if let Some(p) = self.pending.get_mut(&conn) {
                     p.remote = Some(remote);
@@ -330,13 +363,7 @@ impl Signalling {
         rng: &mut Rng,
         out: &mut VecDeque<Output>,
     ) {
-        let expired: Vec<ConnId> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.expires <= now)
-            .map(|(c, _)| *c)
-            .collect();
-        for conn in expired {
+        for conn in self.pending.keys_where(|p| p.expires <= now) {
             self.pending.remove(&conn);
             out.push_back(Output::CloseConnection { conn });
         }
@@ -545,7 +572,7 @@ mod tests {
                 msg.clone(),
                 &ME,
                 &|_| false,
-                true,
+                0,
                 now,
                 &self.cfg,
                 &mut self.out,
@@ -733,7 +760,7 @@ mod tests {
         let mut r = Rig::new();
         r.tick(0, 0);
         r.announce(100);
-        assert_eq!(r.s.pending_count(), 2);
+        assert_eq!(r.s.pending.len(), 2);
         let out = r.tick(100 + r.cfg.offer_timeout_ms + 20, 0);
         let closed = out
             .iter()
@@ -779,6 +806,40 @@ mod tests {
         assert_eq!(closes(|o| matches!(o, Output::TrackerClose { .. })), 2);
         assert_eq!(closes(|o| matches!(o, Output::CloseConnection { .. })), 2);
         assert_eq!(r.s.timeout(), None, "nothing left to do");
+    }
+
+    fn offer_from(from: PeerId) -> TrackerReply {
+        ServerMessage::Offer(RelayedOffer {
+            action: Default::default(),
+            info_hash: Id20(SWARM),
+            peer_id: Id20(from),
+            offer_id: Id20([9; 20]),
+            offer: description("offer", "their-offer".into()),
+        })
+    }
+
+    #[test]
+    fn offers_are_answered_while_our_own_wait_unanswered_and_the_cap_holds() {
+        let mut r = Rig::new();
+        r.cfg.max_peers = 2;
+        r.tick(0, 0);
+        let ours = r.announce(100).offers;
+        assert_eq!(ours.len(), 2, "as many offers as the cap allows");
+        let answering =
+            |out: &[Output]| out.iter().any(|o| matches!(o, Output::CreateAnswer { .. }));
+        assert!(answering(&r.message(200, &offer_from(THEM))));
+        assert!(answering(
+            &r.message(300, &offer_from(*b"-SC0100-cccccccccccc"))
+        ));
+        // Two connections on their way: the cap is reached.
+        assert!(!answering(
+            &r.message(400, &offer_from(*b"-SC0100-dddddddddddd"))
+        ));
+        let late = r.message(500, &answer(ours[0].offer_id, *b"-SC0100-eeeeeeeeeeee"));
+        assert!(
+            matches!(late[..], [Output::CloseConnection { .. }]),
+            "an answer beyond the cap closes our offer: {late:?}"
+        );
     }
 
     #[test]

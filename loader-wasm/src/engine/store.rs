@@ -136,8 +136,8 @@ impl Store {
     }
 
     /// The segments peers may have, ordered by stream then sequence number.
-    pub fn shared_ids(&self) -> impl Iterator<Item = SegmentKey> + '_ {
-        self.map.iter().filter(|(_, s)| s.shared).map(|(k, _)| *k)
+    pub fn shared_ids(&self) -> Vec<SegmentKey> {
+        self.map.keys_where(|s| s.shared)
     }
 
     /// Offers a validated segment to peers; true if it was held back until now.
@@ -186,7 +186,7 @@ mod tests {
             s.insert(k(4), 4, seg(100), Source::Http, true, Took::default()),
             vec![k(2)]
         );
-        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![k(1), k(3), k(4)]);
+        assert_eq!(s.shared_ids(), vec![k(1), k(3), k(4)]);
     }
 
     #[test]
@@ -201,10 +201,10 @@ mod tests {
             false,
             Took::default(),
         );
-        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![k(1)]);
+        assert_eq!(s.shared_ids(), vec![k(1)]);
         assert!(s.share(k(2)), "first share reports the change");
         assert!(!s.share(k(2)), "sharing twice is a no-op");
-        assert_eq!(s.shared_ids().collect::<Vec<_>>(), vec![k(1), k(2)]);
+        assert_eq!(s.shared_ids(), vec![k(1), k(2)]);
     }
 
     #[test]

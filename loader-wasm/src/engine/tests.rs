@@ -6,7 +6,10 @@
 use swarmcast_protocol::{
     ids::Id20,
     peer::{Message, VERSION},
-    tracker::{RelayedOffer, ServerMessage, SessionDescription},
+    tracker::{
+        AnnounceRequest, ClientMessage, RelayedAnswer, RelayedOffer, ServerMessage,
+        SessionDescription,
+    },
 };
 
 use super::*;
@@ -49,12 +52,17 @@ struct Rig {
 
 impl Rig {
     fn new(cfg: Config) -> Rig {
+        Rig::seeded(cfg, 42)
+    }
+
+    /// A rig whose engine draws its peer id (and every random choice) from `seed`.
+    fn seeded(cfg: Config, seed: u64) -> Rig {
         let mut e = Engine::new(
             Config {
                 trackers: vec!["wss://t".into()],
                 ..cfg
             },
-            42,
+            seed,
             0,
         );
         e.handle_input(0, Input::Playlist(playlist(10..16)));
@@ -121,12 +129,20 @@ impl Rig {
 
     /// A remote peer offers through the tracker; we answer and the channel opens.
     fn open(&mut self, remote: PeerId) -> ConnId {
+        let conn = self.offered(remote, Id20(remote));
+        self.input(Input::ChannelOpen { conn });
+        conn
+    }
+
+    /// Offer `offer_id` of `remote` arrives through the tracker; returns the
+    /// connection that answers it.
+    fn offered(&mut self, remote: PeerId, offer_id: Id20) -> ConnId {
         let swarm = self.e.info_hash().unwrap();
         let message = ServerMessage::Offer(RelayedOffer {
             action: Default::default(),
             info_hash: Id20(swarm),
             peer_id: Id20(remote),
-            offer_id: Id20(remote),
+            offer_id,
             offer: SessionDescription {
                 kind: "offer".into(),
                 sdp: "o".into(),
@@ -136,15 +152,12 @@ impl Rig {
             tracker: TrackerId(0),
             message,
         });
-        let conn = out
-            .iter()
+        out.iter()
             .find_map(|o| match o {
                 Output::CreateAnswer { conn, .. } => Some(*conn),
                 _ => None,
             })
-            .expect("answers the offer");
-        self.input(Input::ChannelOpen { conn });
-        conn
+            .expect("answers the offer")
     }
 
     fn peer_says(&mut self, conn: ConnId, msg: Message) -> Vec<Output> {
@@ -836,6 +849,175 @@ fn a_second_connection_to_the_same_peer_is_closed() {
     assert!(closed[0] == first || closed[0] == third);
     let to_x = r.e.stats().peers.iter().filter(|p| p.peer_id == x).count();
     assert_eq!(to_x, 1);
+}
+
+/// The connection of the first offer `out` asks the shell to create.
+fn created_offer(out: &[Output]) -> Option<ConnId> {
+    out.iter().find_map(|o| match o {
+        Output::CreateOffer { conn } => Some(*conn),
+        _ => None,
+    })
+}
+
+/// The announces (with offers, or carrying an answer) among `out`.
+fn tracker_sends(out: &[Output]) -> Vec<&AnnounceRequest<SessionDescription>> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::TrackerSend { message, .. } => match message.as_ref() {
+                ClientMessage::Announce(a) => Some(a),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two viewers announce at once and the tracker gives each the other's
+/// offer, so each answers before it hears the answer to its own. Whatever
+/// order the answers arrive in, both must keep the same one connection:
+/// were each to drop a different path, both would be left alone until the
+/// next announce, tens of seconds later.
+#[test]
+fn offers_that_cross_in_the_tracker_leave_one_connection() {
+    let cfg = Config {
+        offers_per_announce: 1,
+        ..Config::default()
+    };
+    for first_answered in [0, 1] {
+        let mut rigs = [Rig::seeded(cfg.clone(), 1), Rig::seeded(cfg.clone(), 2)];
+        let ids = [rigs[0].e.peer_id(), rigs[1].e.peer_id()];
+        let swarm = rigs[0].e.info_hash().unwrap();
+        // Each offers once; offer_id -> connection, on the offering side.
+        let mut offers = Vec::new();
+        for r in &mut rigs {
+            let out = r.input(Input::TrackerConnected {
+                tracker: TrackerId(0),
+            });
+            let conn = created_offer(&out).expect("an offer for the announce");
+            let out = r.input(Input::OfferCreated {
+                conn,
+                sdp: "o".into(),
+            });
+            let out = [out, r.advance(50)].concat();
+            let announce = tracker_sends(&out)[0].offers[0].offer_id;
+            offers.push((announce, conn));
+        }
+        // Each answers the other's offer: (answering conn, the answer's announce).
+        let mut answers = Vec::new();
+        for (i, r) in rigs.iter_mut().enumerate() {
+            let from = 1 - i;
+            let conn = r.offered(ids[from], offers[from].0);
+            r.input(Input::AnswerCreated {
+                conn,
+                sdp: "a".into(),
+            });
+            answers.push(conn);
+        }
+        // The answers arrive, in either order. A path lives if its offerer
+        // applied the answer and neither side closed it.
+        // Per side: (closed its offer, closed its answer).
+        let mut closed = [(false, false); 2];
+        let mut applied = [false; 2];
+        for i in [first_answered, 1 - first_answered] {
+            let out = rigs[i].input(Input::TrackerMessage {
+                tracker: TrackerId(0),
+                message: ServerMessage::Answer(RelayedAnswer {
+                    action: Default::default(),
+                    info_hash: Id20(swarm),
+                    peer_id: Id20(ids[1 - i]),
+                    offer_id: offers[i].0,
+                    answer: SessionDescription {
+                        kind: "answer".into(),
+                        sdp: "a".into(),
+                    },
+                }),
+            });
+            applied[i] = out
+                .iter()
+                .any(|o| matches!(o, Output::ApplyAnswer { conn, .. } if *conn == offers[i].1));
+            closed[i] = (
+                out.contains_close(offers[i].1),
+                out.contains_close(answers[i]),
+            );
+        }
+        // Path i: offered by rig i (conn offers[i].1), answered by the other
+        // (conn answers[1 - i]).
+        let live: Vec<usize> = (0..2)
+            .filter(|&i| applied[i] && !closed[i].0 && !closed[1 - i].1)
+            .collect();
+        assert_eq!(
+            live.len(),
+            1,
+            "answers from {first_answered} first: paths left {live:?}"
+        );
+        // Its channel opens and the two shake hands: they are peers.
+        let i = live[0];
+        let ends = [(i, offers[i].1), (1 - i, answers[1 - i])];
+        // In order: a message before the handshake closes the channel.
+        let mut wire: VecDeque<(usize, Output)> = VecDeque::new();
+        for &(side, conn) in &ends {
+            wire.extend(
+                rigs[side]
+                    .input(Input::ChannelOpen { conn })
+                    .into_iter()
+                    .map(|o| (side, o)),
+            );
+        }
+        while let Some((side, o)) = wire.pop_front() {
+            if let Output::SendData { data, .. } = o {
+                let (to, conn) = ends[1 - ends.iter().position(|e| e.0 == side).unwrap()];
+                let out = rigs[to].input(Input::ChannelMessage { conn, data });
+                wire.extend(out.into_iter().map(|o| (to, o)));
+            }
+        }
+        for (side, r) in rigs.iter().enumerate() {
+            let peers: Vec<PeerId> = r.e.stats().peers.iter().map(|p| p.peer_id).collect();
+            assert_eq!(
+                peers,
+                vec![ids[1 - side]],
+                "side {side}, answers from {first_answered} first"
+            );
+        }
+    }
+}
+
+/// A path that breaks right after the handshake (the other end crashed, or
+/// closed it as a duplicate) leaves a viewer alone: it announces again
+/// within seconds, not after the tracker's 30 s interval.
+#[test]
+fn a_viewer_that_loses_its_last_peer_announces_again_soon() {
+    let mut r = Rig::new(Config {
+        offers_per_announce: 1,
+        ..Config::default()
+    });
+    let announces = |out: &[Output]| {
+        tracker_sends(out)
+            .iter()
+            .filter(|a| a.answer.is_none())
+            .count()
+    };
+    let mut out = r.input(Input::TrackerConnected {
+        tracker: TrackerId(0),
+    });
+    out.extend(r.input(Input::OfferCreated {
+        conn: created_offer(&out).expect("an offer"),
+        sdp: "o".into(),
+    }));
+    out.extend(r.advance(100));
+    assert_eq!(announces(&out), 1, "the first announce");
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    assert_eq!(
+        announces(&r.advance(10_000)),
+        0,
+        "a viewer with a peer waits for the interval"
+    );
+    r.input(Input::ChannelClosed { conn });
+    let out = r.advance(7_000);
+    assert_eq!(
+        announces(&out),
+        1,
+        "announced again within 7 s of losing its only peer"
+    );
 }
 
 #[test]

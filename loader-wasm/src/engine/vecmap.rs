@@ -70,6 +70,29 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
+    /// The keys of the entries whose value matches `pred`, in order: for
+    /// changing the map (or what else holds them) entry by entry.
+    pub fn keys_where(&self, pred: impl Fn(&V) -> bool) -> Vec<K>
+    where
+        K: Copy,
+    {
+        let mut keys = Vec::new();
+        for (k, v) in &self.0 {
+            if pred(v) {
+                keys.push(*k);
+            }
+        }
+        keys
+    }
+
+    /// Every key, in order (see `keys_where`).
+    pub fn key_list(&self) -> Vec<K>
+    where
+        K: Copy,
+    {
+        self.keys_where(|_| true)
+    }
+
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
         self.0.iter().map(|(k, _)| k)
     }
@@ -166,6 +189,8 @@ mod tests {
         assert_eq!(m.len(), 4);
         assert_eq!(m.keys().copied().collect::<Vec<_>>(), [1, 3, 5, 9]);
         assert_eq!(m.get(&3), Some(&33));
+        assert_eq!(m.keys_where(|v| *v > 40), [5, 9]);
+        assert_eq!(m.key_list(), [1, 3, 5, 9]);
         assert_eq!(m.keys().next_back(), Some(&9));
         assert_eq!(m.remove(&5), Some(50));
         assert_eq!(m.remove(&5), None);

@@ -51,7 +51,7 @@ pub fn engine_config(settings: &Array, trackers: &Array, swarm_id: Option<String
             *ms = (v * scale) as Millis;
         }
     }
-    c.trackers = strings(trackers).collect();
+    c.trackers.extend(strings(trackers));
     c.swarm_id = swarm_id;
     c
 }

@@ -6,7 +6,6 @@
 
 use std::{
     cell::{Cell, RefCell},
-    collections::VecDeque,
     rc::{Rc, Weak},
 };
 
@@ -39,7 +38,9 @@ struct Io {
 pub(super) struct Driver {
     engine: RefCell<Engine>,
     io: RefCell<Io>,
-    queue: RefCell<VecDeque<Step>>,
+    /// Oldest first; a Vec, not a VecDeque: it is short, and one fewer
+    /// collection type keeps the wasm smaller.
+    queue: RefCell<Vec<Step>>,
     busy: Cell<bool>,
     stopped: Cell<bool>,
     /// Sockets the engine has open; events of any other are stale.
@@ -90,12 +91,15 @@ impl Driver {
         if self.stopped.get() {
             return;
         }
-        self.queue.borrow_mut().push_back(step);
+        self.queue.borrow_mut().push(step);
         if self.busy.replace(true) {
             return;
         }
         loop {
-            let next = self.queue.borrow_mut().pop_front();
+            let next = {
+                let mut queue = self.queue.borrow_mut();
+                (!queue.is_empty()).then(|| queue.remove(0))
+            };
             let Some(step) = next else { break };
             let input = match step {
                 Step::Engine(input) => Some(input),

@@ -72,17 +72,19 @@ impl Node {
         urls: Array,
         nums: Array,
     ) {
-        let nums: Vec<f64> = nums.iter().map(|n| n.as_f64().unwrap_or(0.0)).collect();
-        let segments = strings(&urls)
-            .zip(nums.chunks_exact(5))
-            .map(|(url, n)| SegmentInfo {
-                sn: n[0] as u64,
+        let mut segments = Vec::new();
+        for (url, i) in strings(&urls).zip(0u32..) {
+            // The segment's k-th number, read in place (`get_unchecked` is
+            // plain JS indexing, as in `Array::iter`: 0 past the end).
+            let n = |k| nums.get_unchecked(5 * i + k).as_f64().unwrap_or(0.0);
+            segments.push(SegmentInfo {
+                sn: n(0) as u64,
                 url,
-                range: byte_range(n[3], n[4]),
-                start_ms: n[1] as u64,
-                duration_ms: n[2] as u64,
-            })
-            .collect();
+                range: byte_range(n(3), n(4)),
+                start_ms: n(1) as u64,
+                duration_ms: n(2) as u64,
+            });
+        }
         let kind = match kind {
             1 => StreamKind::Audio,
             2 => StreamKind::Subtitle,

@@ -1,15 +1,14 @@
 //! Time for the engine: a monotonic clock in milliseconds and the single
 //! setTimeout that wakes the engine at its next deadline.
 
-use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::{Browser, Sink};
+use super::{callback::callback, Browser, Sink};
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(f: &Function, ms: f64) -> f64;
+    fn set_timeout(f: &JsValue, ms: f64) -> f64;
     /// setTimeout passing `arg` to `f`.
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout_with(f: &JsValue, ms: f64, arg: &JsValue);
@@ -26,7 +25,8 @@ pub fn now_ms() -> u64 {
 
 /// One pending wake-up at a time: arming again replaces the previous one.
 pub(super) struct Timer {
-    fire: Closure<dyn FnMut()>,
+    /// The JS function that wakes the engine (see `callback`).
+    fire: JsValue,
     handle: Option<f64>,
     deadline: Option<u64>,
 }
@@ -34,7 +34,7 @@ pub(super) struct Timer {
 impl Timer {
     pub fn new(sink: Sink) -> Self {
         Self {
-            fire: Closure::new(move || sink(Browser::Timer)),
+            fire: callback(move |_| sink(Browser::Timer)),
             handle: None,
             deadline: None,
         }
@@ -48,7 +48,7 @@ impl Timer {
         self.disarm();
         if let Some(at) = deadline {
             let delay = at.saturating_sub(now) as f64;
-            self.handle = Some(set_timeout(self.fire.as_ref().unchecked_ref(), delay));
+            self.handle = Some(set_timeout(&self.fire, delay));
             self.deadline = deadline;
         }
     }

@@ -2,9 +2,9 @@
 // protocols (protocol/src/peer.rs, shared/TRACKERS.md) from plain JS, so
 // that the loader under test needs no test-only behaviour. It offers itself
 // to the swarm of `manifestUrl` and, connection after connection, misbehaves
-// in turn: an oversized Have, floods of Have and Request messages, a
-// truncated transfer then silence, an absurd total, wrong bytes, and after
-// each ban a fresh peer id (from the same address).
+// in turn: an oversized Have, a truncated transfer then silence, an absurd
+// total, floods of Have and Request messages, wrong bytes, and after each
+// ban a fresh peer id (from the same address).
 // `window.hostile.run(options)` resolves with what it saw.
 
 const M64 = (1n << 64n) - 1n;
