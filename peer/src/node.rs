@@ -265,6 +265,10 @@ impl Node {
                 self.peers.close(conn.0);
             }
             Output::SendData { conn, data } => self.peers.send(conn.0, data),
+            // Each channel's writer reports it drained whenever it runs dry
+            // with the channel's buffer low, and webrtc-rs's
+            // `OnBufferedAmountLow` covers the rest.
+            Output::NotifyWhenDrained { .. } => {}
             Output::HttpFetch { fetch, url, range } => {
                 let task = self.load(url, range, HttpJob::Prefetch(fetch.0));
                 self.prefetches.insert(fetch.0, task);

@@ -317,11 +317,6 @@ impl Link {
     }
 }
 
-/// Sends a channel's queued messages at the upload cap. When the queue has
-/// run dry and the channel's own buffer is low it reports the channel
-/// drained, as the browser's `bufferedamountlow` would: otherwise a capped
-/// channel, whose bytes wait here rather than in the channel, would never
-/// report it.
 /// Where the peer is, for the engine's penalties: a hash (never 0) of the
 /// remote IP of the selected ICE candidate pair; `None` when there is none or
 /// the address is an mDNS name that hides it.
@@ -337,6 +332,11 @@ async fn remote_address(pc: &impl PeerConnection) -> Option<u32> {
     Some((hasher.finish() as u32).max(1))
 }
 
+/// Sends a channel's queued messages at the upload cap. When the queue has
+/// run dry and the channel's own buffer is low it reports the channel
+/// drained, as the browser's `bufferedamountlow` would: otherwise a capped
+/// channel, whose bytes wait here rather than in the channel, would never
+/// report it.
 fn spawn_writer(
     channel: Arc<dyn DataChannel>,
     mut queue: mpsc::UnboundedReceiver<Vec<u8>>,

@@ -30,6 +30,7 @@ test("a Firefox page and a Chromium page swap segments both ways, byte-identical
   const { origin, tracker } = stack;
   const options = { src: origin.liveUrl, opts: { trackers: [tracker.url], rtcConfig: { iceServers: [] } }, record: true };
   const pages = [];
+  const startedAt = Date.now();
   try {
     pages.push({ name: "Chromium", player: await openPlayer(chromium.browser, origin.url, options) });
     await pages[0].player.waitForProgress(2, 30_000);
@@ -61,6 +62,13 @@ test("a Firefox page and a Chromium page swap segments both ways, byte-identical
       for (const problem of p.check.problems()) fail(problem);
       const errors = await p.player.events("error");
       if (errors.length) t.diagnostic(`${p.name} swarmcast errors: ${JSON.stringify(errors.map((e) => e.detail))}`);
+      // Who fetched what, when (seconds since the first page opened), to
+      // tell a late data channel from a page that never waits for its peer.
+      const since = (e) => `${((e.at - startedAt) / 1000).toFixed(1)} s`;
+      const timeline = (await p.player.events())
+        .filter((e) => ["peerconnect", "peerclose", "segmentloaded"].includes(e.type))
+        .map((e) => (e.type === "segmentloaded" ? `${e.detail.sn}/${e.detail.level} ${e.detail.source}` : e.type) + ` ${since(e)}`);
+      t.diagnostic(`${p.name} timeline: ${timeline.join(", ")}`);
     }
     assert.deepEqual(failures, []);
   } finally {

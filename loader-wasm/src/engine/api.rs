@@ -333,6 +333,12 @@ pub enum Output {
     CloseConnection { conn: ConnId },
     /// Send one binary message (≤ 16 KiB) on the connection's data channel.
     SendData { conn: ConnId, data: Vec<u8> },
+    /// Uploads on `conn` wait for its channel to drain: report
+    /// `ChannelBufferedLow` once its buffered amount is at most
+    /// `channel_low_water`, at once if it already is. (`bufferedamountlow`
+    /// fires only when the amount falls from above the threshold: a channel
+    /// whose segments are all smaller never fires it.)
+    NotifyWhenDrained { conn: ConnId },
     /// Prefetch: load `url` (and `range`) the way hls.js would load that
     /// fragment (its loader, headers and policies). Report `HttpLoaded` or
     /// `HttpFailed`.

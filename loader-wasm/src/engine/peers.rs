@@ -274,6 +274,9 @@ impl Peer {
             }
             self.send(&msg, out);
         }
+        if sent > 0 && (self.draining || self.buffered >= high_water) {
+            out.push_back(Output::NotifyWhenDrained { conn: self.conn });
+        }
         self.up += sent;
         sent
     }
@@ -300,6 +303,11 @@ mod tests {
         let mut out = VecDeque::new();
         let first = p.pump(40_000, false, &mut out);
         assert!(first < 100_000 && sent_bytes(&out) >= 40_000);
+        let waits = matches!(
+            out.pop_back(),
+            Some(Output::NotifyWhenDrained { conn: ConnId(1) })
+        );
+        assert!(waits, "the shell is asked to report the drain");
         assert!(out
             .iter()
             .all(|o| matches!(o, Output::SendData { data, .. } if data.len() <= 16 * 1024)));
@@ -407,7 +415,8 @@ mod tests {
         let mut got = Vec::new();
         for o in out {
             let Output::SendData { data: d, .. } = o else {
-                panic!()
+                assert!(matches!(o, Output::NotifyWhenDrained { .. }), "{o:?}");
+                continue;
             };
             let Ok(Message::Data {
                 offset,

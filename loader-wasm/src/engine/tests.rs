@@ -1094,6 +1094,41 @@ fn a_peer_gets_no_more_media_time_than_its_upload_budget() {
     assert!(r.e.stats().up <= (budget as u64 + 1) * 40_000);
 }
 
+#[test]
+fn uploads_of_segments_below_the_low_water_mark_go_on_past_the_high_water_mark() {
+    // 40 kB segments never fill a channel past its 64 kB low-water mark, so
+    // the browser never fires `bufferedamountlow` by itself: each pause
+    // must ask the shell to report the drain (this shell finds it low).
+    let cfg = Config::default();
+    let (high_water, low_water) = (cfg.channel_high_water, cfg.channel_low_water);
+    let mut r = Rig::new(cfg);
+    for sn in 10..16 {
+        r.request(sn as u32, sn);
+        r.loaded(sn as u32, &body(sn));
+    }
+    let conn = r.connect(*b"-SC0100-remoteremote");
+    assert!(body(10).len() < low_water);
+    let asks = (10..16).chain(10..16).enumerate();
+    for (req, sn) in asks {
+        let mut out = r.peer_says(conn, ask(req as u32, sn));
+        assert_eq!(
+            uploads_started(&out, conn),
+            1,
+            "segment {sn}, request {req}"
+        );
+        let waits = |out: &[Output]| {
+            out.iter()
+                .any(|o| matches!(o, Output::NotifyWhenDrained { conn: c } if *c == conn))
+        };
+        while waits(&out) {
+            out = r.input(Input::ChannelBufferedLow { conn });
+        }
+    }
+    let up = r.e.stats().up;
+    assert_eq!(up, 12 * body(10).len() as u64);
+    assert!(up > high_water as u64);
+}
+
 /// Under a 100 kB memory cap, with segments `stored` kept first: request 9
 /// for segment 14 goes to a peer, which answers its first chunk declaring
 /// `total`. Returns the rig, the peer and the outputs of that chunk.

@@ -228,6 +228,7 @@ impl Driver {
                 io.peers.close(conn.0);
             }
             Output::SendData { conn, data } => io.peers.send(conn.0, &data),
+            Output::NotifyWhenDrained { conn } => io.peers.notify_when_drained(conn.0),
             Output::HttpFetch { fetch, url, range } => {
                 drop(io);
                 let (start, end) = range.map_or((0, 0), |r| (r.start, r.end));

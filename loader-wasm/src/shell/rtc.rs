@@ -186,6 +186,17 @@ impl Peers {
         }
     }
 
+    /// Reports the channel drained now if its buffer is already low;
+    /// otherwise `bufferedamountlow` will, as the amount falls.
+    pub fn notify_when_drained(&self, id: u32) {
+        let Some(dc) = self.peers.get(id).and_then(|p| p.dc.as_ref()) else {
+            return;
+        };
+        if dc.buffered_amount() <= self.low_water {
+            (self.sink)(Browser::PeerDrained(id));
+        }
+    }
+
     pub fn close(&mut self, id: u32) {
         if let Some(p) = self.peers.remove(id) {
             p.shut();

@@ -707,6 +707,14 @@ impl Sim {
                     Ev::Input(j, Input::ChannelMessage { conn: cj, data }),
                 );
             }
+            Output::NotifyWhenDrained { conn } => {
+                // Like the browser shell: now if the buffer is already low,
+                // else `bufferedamountlow` will (see `Ev::Sent`).
+                let buffered = self.nodes[i].buffered.get(&conn).copied().unwrap_or(0);
+                if buffered <= self.cfg.engine.channel_low_water {
+                    self.at(now, Ev::Input(i, Input::ChannelBufferedLow { conn }));
+                }
+            }
             Output::HttpFetch { fetch, url, range } => self.http(i, fetch, &url, range),
             Output::HttpAbort { fetch } => {
                 self.fetches.remove(&(i, fetch.0));

@@ -51,7 +51,7 @@ const AUTH = {
 const player = {
   hls: null,
   p2p: null,
-  events: [], // swarmcast events: { type, detail, t }
+  events: [], // swarmcast events: { type, detail, t (page time), at (wall clock) }
   hlsErrors: [], // every hls.js error: { type, details, fatal, sn, level, code, message }
   validations: [], // { ok, info } for every validateSegment call
   recorder: null, // with ?record: what hls.js received (see record.js)
@@ -115,7 +115,7 @@ player.ready = (async () => {
     types.push("segmenterror", "segmentabort", "trackererror", "trackerwarning");
     for (const type of types) {
       p2p.addEventListener(type, (e) => {
-        if (type !== "bytes") player.events.push({ type, detail: e.detail, t: performance.now() });
+        if (type !== "bytes") player.events.push({ type, detail: e.detail, t: performance.now(), at: Date.now() });
       });
     }
   }
