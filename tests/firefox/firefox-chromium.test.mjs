@@ -34,8 +34,9 @@ test("a Firefox page and Chromium pages swap segments both ways, byte-identical 
   const digests = new OriginDigests();
   const pages = [];
   const startedAt = Date.now();
-  const open = (name, player) => {
-    const page = { name, player, check: new FragmentCheck(player.recorded, digests) };
+  /** `role`: whether the page must receive bytes from peers, send them, or both. */
+  const open = (name, player, role) => {
+    const page = { name, player, role, check: new FragmentCheck(player.recorded, digests) };
     pages.push(page);
     return page;
   };
@@ -48,20 +49,19 @@ test("a Firefox page and Chromium pages swap segments both ways, byte-identical 
   const receives = (page) => page.check.checkUntil(async () => (await page.player.snapshot()).stats.p2pBytes > 0, SWAP_TIMEOUT_MS, 2000);
   try {
     // Chromium → Firefox: Firefox joins once Chromium holds segments ahead.
-    const first = open("Chromium 1", await openPlayer(chromium.browser, origin.url, options));
+    const first = open("Chromium 1", await openPlayer(chromium.browser, origin.url, options), { sends: true });
     await first.player.waitForProgress(2, 30_000);
-    const ff = open("Firefox", await openFirefoxPlayer(firefox.browser, origin.url, options));
+    const ff = open("Firefox", await openFirefoxPlayer(firefox.browser, origin.url, options), { receives: true, sends: true });
     await receives(ff);
     // Firefox → Chromium: the first Chromium page leaves, so Firefox is the
     // only holder the second one can take from.
     await settle(first);
     await first.player.close();
-    const second = open("Chromium 2", await openPlayer(chromium.browser, origin.url, options));
+    const second = open("Chromium 2", await openPlayer(chromium.browser, origin.url, options), { receives: true });
     await receives(second);
     await Promise.all([settle(ff), settle(second)]);
 
     const failures = [];
-    const expect = { "Chromium 1": ["sends"], Firefox: ["receives", "sends"], "Chromium 2": ["receives"] };
     for (const p of pages) {
       const s = p.snapshot;
       t.diagnostic(
@@ -69,8 +69,8 @@ test("a Firefox page and Chromium pages swap segments both ways, byte-identical 
           `played ${s.currentTime.toFixed(1)} s; ${p.check.records.length} fragments checked`,
       );
       const fail = (what) => failures.push(`${p.name}: ${what}`);
-      if (expect[p.name].includes("receives") && !(s.stats.p2pBytes > 0)) fail(`no bytes from peers within ${SWAP_TIMEOUT_MS / 1000} s`);
-      if (expect[p.name].includes("sends") && !(s.stats.uploadBytes > 0)) fail("sent no bytes to peers");
+      if (p.role.receives && !(s.stats.p2pBytes > 0)) fail(`no bytes from peers within ${SWAP_TIMEOUT_MS / 1000} s`);
+      if (p.role.sends && !(s.stats.uploadBytes > 0)) fail("sent no bytes to peers");
       if (s.fatal.length) fail(`fatal hls.js errors: ${s.fatal.map((e) => e.details).join(", ")}`);
       for (const problem of p.check.problems()) fail(problem);
     }
@@ -79,8 +79,8 @@ test("a Firefox page and Chromium pages swap segments both ways, byte-identical 
     const since = (e) => `${((e.at - startedAt) / 1000).toFixed(1)} s`;
     for (const p of failures.length ? pages : []) {
       const timeline = p.events
-        .filter((e) => ["peerconnect", "peerclose", "segmentloaded"].includes(e.type))
-        .map((e) => (e.type === "segmentloaded" ? `${e.detail.sn}/${e.detail.level} ${e.detail.source}` : e.type) + ` ${since(e)}`);
+        .filter((e) => ["peerconnect", "peerclose", "segmentloaded", "error"].includes(e.type))
+        .map((e) => describeEvent(e) + ` ${since(e)}`);
       t.diagnostic(`${p.name} timeline: ${timeline.join(", ")}`);
     }
     assert.deepEqual(failures, []);
@@ -88,3 +88,10 @@ test("a Firefox page and Chromium pages swap segments both ways, byte-identical 
     await Promise.all(pages.map((p) => p.player.close()));
   }
 });
+
+/** One swarmcast event, for a page's timeline. */
+function describeEvent({ type, detail }) {
+  if (type === "segmentloaded") return `${detail.sn}/${detail.level} ${detail.source}`;
+  if (type === "error") return `error (${detail.where}: ${detail.message})`;
+  return type;
+}
