@@ -30,7 +30,12 @@ after(async () => {
 
 test("a Firefox page and Chromium pages swap segments both ways, byte-identical to the origin's", { timeout: 120_000 }, async (t) => {
   const { origin, tracker } = stack;
-  const options = { src: `${origin.url}/master.m3u8`, opts: { trackers: [tracker.url], rtcConfig: { iceServers: [] } }, record: true };
+  // integrity "off": with no published digests, a page offers peers only the
+  // segments it fetched over HTTP (unchecked P2P bytes are not relayed), and
+  // Firefox took nearly all of its from Chromium 1. The test still hashes
+  // every fragment against the origin.
+  const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, integrity: "off" };
+  const options = { src: `${origin.url}/master.m3u8`, opts, record: true };
   const digests = new OriginDigests();
   const pages = [];
   const startedAt = Date.now();
