@@ -87,8 +87,10 @@ export interface SwarmcastOptions {
    * its media playlists (`#EXT-X-SWARMCAST-DIGEST`, see swarmcast-origin):
    * "auto" (default) verifies every segment that has one, with WebCrypto,
    * before hls.js sees it and before it is offered to other peers; a mismatch
-   * drops the peer and the segment is loaded over HTTP. "required" also keeps
-   * segments without a digest off P2P. "off" skips the check.
+   * drops the peer and the segment is loaded over HTTP. A peer's segment with
+   * no digest (and no validateSegment hook) is offered to other peers once
+   * hls.js parsed and buffered it, the only check there is. "required" also
+   * keeps segments without a digest off P2P. "off" skips the check.
    */
   integrity?: "auto" | "required" | "off";
   /**

@@ -310,6 +310,14 @@ export class Swarmcast extends EventTarget {
       this.#fromPeers.set(frag, -1);
       if (id) this.#call(() => (this.#node?.reject(id), this.#node?.abort(id)));
     });
+    // Peers' data no digest or hook vouched for is offered to other peers
+    // once hls.js could use it: its parser is the only check there is.
+    const buffered = (frag) => {
+      const id = this.#fromPeers.get(frag);
+      if (id > 0) this.#call(() => this.#node?.buffered(id));
+    };
+    this.#on("hlsFragBuffered", (_, { frag }) => buffered(frag));
+    this.#on("hlsSubtitleFragProcessed", (_, { frag, success }) => success && buffered(frag));
   }
 
   // An engine with the settings in force, given the playlists hls.js has

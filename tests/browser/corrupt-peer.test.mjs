@@ -16,6 +16,10 @@ import { launchBrowser } from "../support/browser.mjs";
 import { openPlayer } from "../support/player.mjs";
 import { compareWithOrigin, OriginDigests } from "../support/integrity.mjs";
 
+// How long a victim may take to connect to the liar and refuse its first
+// segment: seconds here, but one CI run timed out at 30 s; a timeout now
+// reports what both pages saw.
+const REFUSAL_TIMEOUT_MS = 45_000;
 const VOD = { seconds: 60, extraArgs: ["--renditions", "360p"] };
 let stack, digestStack, browser;
 before(async () => {
@@ -39,16 +43,23 @@ async function liarAndVictim({ origin, tracker }, victimOptions) {
   return { liar, victim };
 }
 
+/** Rethrows `error` with both pages' stats and the victim's swarmcast events, to tell why no refusal came. */
+async function explain(error, liar, victim) {
+  const [liarState, victimState] = await Promise.all([liar, victim].map((p) => p.snapshot()));
+  const events = (await victim.events()).filter((e) => e.type !== "segmentloaded" || e.detail.source === "p2p");
+  throw new Error(
+    `${error.message}; liar ${JSON.stringify(liarState.stats)}; victim ${JSON.stringify(victimState.stats)}; ` +
+      `victim events ${JSON.stringify(events.map((e) => [e.type, e.detail]))}`,
+  );
+}
+
 test("(c) corrupted P2P data is rejected by validateSegment and refetched over HTTP", { timeout: 120_000 }, async (t) => {
   const { liar, victim } = await liarAndVictim(stack, { validate: "media" });
 
   // Wait until the victim has rejected at least one segment from the liar.
   await victim.page
-    .waitForFunction(() => window.player.validations.some((v) => !v.ok), null, { timeout: 30_000, polling: 250 })
-    .catch(async (e) => {
-      const state = await Promise.all([liar, victim].map(async (p) => JSON.stringify((await p.snapshot()).stats)));
-      throw new Error(`${e.message}; liar ${state[0]}; victim ${state[1]}`);
-    });
+    .waitForFunction(() => window.player.validations.some((v) => !v.ok), null, { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
+    .catch((e) => explain(e, liar, victim));
   const rejected = await victim.page.evaluate(() => window.player.validations.filter((v) => !v.ok).map((v) => v.info));
   await victim.waitForProgress(6, 30_000);
 
@@ -74,7 +85,9 @@ test("(c) corrupted P2P data is rejected by validateSegment and refetched over H
 test("(d) published digests catch corrupted P2P data without any hook", { timeout: 120_000 }, async (t) => {
   const { liar, victim } = await liarAndVictim(digestStack, {});
   const refusals = () => window.player.events.filter((e) => e.type === "error" && e.detail.where === "integrity");
-  await victim.page.waitForFunction((f) => eval(f)().length > 0, refusals.toString(), { timeout: 30_000, polling: 250 });
+  await victim.page
+    .waitForFunction((f) => eval(f)().length > 0, refusals.toString(), { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
+    .catch((e) => explain(e, liar, victim));
   await victim.waitForProgress(6, 30_000);
   const s = await victim.snapshot();
   t.diagnostic(`stats ${JSON.stringify(s.stats)}`);
@@ -89,7 +102,9 @@ test("(e) without any check, a peer fragment hls.js cannot parse is dropped and 
   const opts = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] }, integrity: "off" };
   const { liar, victim } = await liarAndVictim(stack, { opts, record: true });
   const unusable = () => window.player.hlsErrors.filter((e) => /Pars|Append/.test(e.details) && e.sn !== undefined);
-  await victim.page.waitForFunction((f) => eval(f)().length > 0, unusable.toString(), { timeout: 30_000, polling: 250 });
+  await victim.page
+    .waitForFunction((f) => eval(f)().length > 0, unusable.toString(), { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
+    .catch((e) => explain(e, liar, victim));
   await victim.waitForProgress(6, 30_000);
   const s = await victim.snapshot();
   const errors = await victim.page.evaluate((f) => eval(f)(), unusable.toString());

@@ -108,8 +108,9 @@ pub struct Config {
     /// The page checks P2P data (published digests, or a `validateSegment`
     /// hook) and reports every P2P delivery with [`Input::SegmentAccepted`]
     /// or [`Input::SegmentRejected`]: segments from peers are offered to
-    /// other peers only once accepted as checked, and a new peer is asked for
-    /// one segment at a time until one passed (see `peers`).
+    /// other peers only once accepted as checked (or, unchecked, once
+    /// [`Input::SegmentBuffered`]), and a new peer is asked for one segment
+    /// at a time until one passed (see `peers`).
     pub validate_p2p: bool,
     /// TEST ONLY: flip bytes in every segment we upload.
     pub corrupt_uploads: bool,
@@ -245,8 +246,15 @@ pub enum Input {
     /// `checked` when a published digest or the `validateSegment` hook
     /// vouched for it, otherwise nothing could check it. Either way its peer
     /// earns trust (see [`Config::validate_p2p`]); with `validate_p2p` a
-    /// checked segment is only now offered to other peers, an unchecked one never.
+    /// checked segment is only now offered to other peers, an unchecked one
+    /// once hls.js buffered it ([`Input::SegmentBuffered`]).
     SegmentAccepted { req: RequestId, checked: bool },
+    /// hls.js parsed and buffered the data of a P2P [`Output::Deliver`]
+    /// accepted unchecked: with no digest and no hook, hls.js's parser is
+    /// the only check there is, so the segment is now offered to other
+    /// peers. Data hls.js could not use comes back as
+    /// [`Input::SegmentRejected`] instead.
+    SegmentBuffered { req: RequestId },
     /// The tracker WebSocket opened.
     TrackerConnected { tracker: TrackerId },
     /// One message from the tracker. A frame the driver cannot decode is

@@ -151,6 +151,7 @@ impl Engine {
             Input::Configure(cfg) => self.configure(*cfg),
             Input::SegmentRejected { req } => self.on_rejected(req),
             Input::SegmentAccepted { req, checked } => self.on_accepted(req, checked),
+            Input::SegmentBuffered { req } => self.share_delivered(req),
             Input::TrackerConnected { tracker } => {
                 self.signalling.connected(tracker, &self.cfg, self.now)
             }

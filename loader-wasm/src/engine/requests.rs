@@ -171,13 +171,24 @@ impl Engine {
         let Some(d) = self.delivered.iter().find(|d| d.req == req) else {
             return;
         };
-        let key = d.target.key;
         if let Source::P2p(conn) = d.source {
             if let Some(p) = self.peers.get_mut(&conn) {
-                p.passed(key);
+                p.passed(d.target.key);
             }
         }
-        if checked && self.store.share(key) {
+        if checked {
+            self.share_delivered(req);
+        }
+    }
+
+    /// Offers the segment a delivered request got to peers, if it is still
+    /// stored and was held back until now.
+    pub(super) fn share_delivered(&mut self, req: RequestId) {
+        let Some(d) = self.delivered.iter().find(|d| d.req == req) else {
+            return;
+        };
+        let key = d.target.key;
+        if self.store.share(key) {
             self.broadcast_have(&[key], &[]);
         }
     }

@@ -671,6 +671,24 @@ fn p2p_data_awaiting_validation_is_not_passed_on_until_accepted() {
 }
 
 #[test]
+fn unchecked_p2p_data_is_passed_on_once_hls_js_buffered_it() {
+    let cfg = Config {
+        validate_p2p: true,
+        ..Config::default()
+    };
+    let (mut r, _, other) = p2p_segment_with_a_watcher(cfg);
+    let out = r.input(Input::SegmentAccepted {
+        req: RequestId(1),
+        checked: false,
+    });
+    assert_eq!(sent(&out, other), vec![], "nothing vouched for it yet");
+    let out = r.input(Input::SegmentBuffered { req: RequestId(1) });
+    assert_eq!(sent(&out, other), vec![have(vec![14])]);
+    let out = r.input(Input::SegmentBuffered { req: RequestId(1) });
+    assert_eq!(sent(&out, other), vec![], "announced once");
+}
+
+#[test]
 fn refused_p2p_bytes_leave_the_p2p_count() {
     let (mut r, _, _) = p2p_segment_with_a_watcher(Config::default());
     assert_eq!(r.e.stats().p2p_down, 3);

@@ -178,6 +178,13 @@ impl Node {
         }));
     }
 
+    /// hls.js buffered the P2P data of request `req`, accepted unchecked.
+    pub fn buffered(&self, req: u32) {
+        self.driver.feed(Step::Engine(Input::SegmentBuffered {
+            req: RequestId(req),
+        }));
+    }
+
     /// New settings while playing, flattened like the constructor's (the
     /// glue passes every option, changed or not).
     pub fn configure(&self, settings: Array) {
