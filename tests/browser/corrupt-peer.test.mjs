@@ -3,8 +3,8 @@
 // refetches the segment over HTTP, and keeps playing. (d) With no hook, the
 // SHA-256 digests the origin publishes in its playlists catch it the same way.
 // (e) With no check at all, hls.js's own parse error on the peer's bytes
-// makes the receiver drop them and that peer, and hls.js's retry goes over
-// HTTP and gets the origin's bytes. A VOD (MPEG-TS) makes it
+// makes the receiver drop them, that peer and whatever else it sent ahead,
+// and hls.js's retry goes over HTTP and gets the origin's bytes. A VOD (MPEG-TS) makes it
 // deterministic: the corrupting page is ahead of the receiver, and the VOD is
 // twice hls.js's 30 s buffer goal, so the receiver still has segments to
 // load, from its peer, once the connection is up (its first ones go over
@@ -112,6 +112,8 @@ test("(e) without any check, a peer fragment hls.js cannot parse is dropped and 
   assert.deepEqual(s.fatal, [], "no fatal hls.js error");
   assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
   assert.deepEqual(s.stats.peers, [], "and is not connected again");
+  // What else it had sent ahead was thrown away with it.
+  assert.equal(new Set(errors.map((e) => e.sn)).size, 1, "parse errors on one fragment only");
   // The last copy hls.js received of each refused fragment is the origin's.
   const records = await victim.recorded();
   const last = errors.map((e) => records.findLast((r) => !r.init && r.sn === e.sn && r.level === e.level));

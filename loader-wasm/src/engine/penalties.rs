@@ -10,7 +10,7 @@
 //! back-off once. Without a known address (an mDNS name, a driver that
 //! cannot tell) only the id ban applies.
 
-use super::{ConnId, Engine, Millis, PeerId};
+use super::{ConnId, Engine, Millis, PeerId, Source};
 
 /// Banned peer ids remembered; the oldest ban is forgotten first.
 pub const MAX_BANNED: usize = 256;
@@ -118,12 +118,26 @@ impl Engine {
         }
     }
 
-    /// `conn` sent data that failed the page's check: banned, struck, dropped.
+    /// `conn` sent data that failed the page's check: banned, struck,
+    /// dropped, and every other segment it sent thrown away (a peer trusted
+    /// after one unchecked segment may have sent several ahead).
     pub(super) fn punish(&mut self, conn: ConnId) {
         if let Some(p) = self.peers.get(&conn) {
             self.penalties.punish(p.peer_id, p.address, self.now);
         }
         self.drop_peer(conn, true);
+        let mut offered = Vec::new();
+        for (key, segment) in self.store.remove_from(Source::P2p(conn)) {
+            // Its bytes did not help playback: keep the P2P ratio honest.
+            let len = segment.data.len() as u64;
+            self.stats.p2p_down = self.stats.p2p_down.saturating_sub(len);
+            self.stats.p2p_rejected += len;
+            self.stats.segments_p2p = self.stats.segments_p2p.saturating_sub(1);
+            if segment.shared {
+                offered.push(key);
+            }
+        }
+        self.broadcast_have(&[], &offered);
     }
 }
 

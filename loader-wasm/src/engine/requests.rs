@@ -138,18 +138,8 @@ impl Engine {
         };
         let d = self.delivered.remove(pos);
         if let Source::P2p(conn) = d.source {
-            self.punish(conn);
             self.stats.p2p_fallbacks += 1;
-            // The refused bytes did not help playback: keep the ratio honest.
-            if let Some(len) = self
-                .store
-                .get(d.target.key, d.target.fingerprint)
-                .map(|s| s.data.len() as u64)
-            {
-                self.stats.p2p_down = self.stats.p2p_down.saturating_sub(len);
-                self.stats.p2p_rejected += len;
-                self.stats.segments_p2p = self.stats.segments_p2p.saturating_sub(1);
-            }
+            self.punish(conn);
         }
         if self.store.remove(d.target.key) {
             self.broadcast_have(&[], &[d.target.key]);

@@ -135,6 +135,17 @@ impl Store {
         }
     }
 
+    /// Removes and returns every segment that came `from` there.
+    pub fn remove_from(&mut self, from: Source) -> Vec<(SegmentKey, Stored)> {
+        let keys = self.map.keys_where(|s| s.from == from);
+        let removed: Vec<_> = keys
+            .into_iter()
+            .filter_map(|key| self.map.remove(&key).map(|s| (key, s)))
+            .collect();
+        self.used -= removed.iter().map(|(_, s)| s.data.len()).sum::<usize>();
+        removed
+    }
+
     /// The segments peers may have, ordered by stream then sequence number.
     pub fn shared_ids(&self) -> Vec<SegmentKey> {
         self.map.keys_where(|s| s.shared)

@@ -1529,6 +1529,42 @@ fn a_new_peer_is_asked_for_one_segment_until_one_passed_the_check() {
 }
 
 #[test]
+fn segments_a_caught_liar_sent_ahead_are_thrown_away() {
+    let mut r = checking_viewer();
+    let (conn, mut out) = r.connect_from(*b"-SC0100-remoteremote", 9);
+    out.extend(r.advance(1_000));
+    let (req, sn) = asked_of(&out, conn)[0];
+    r.peer_sends(conn, req, &body(sn));
+    // Nothing could check it: handed to hls.js, it ends the trial.
+    let mut out = r.request(1, sn);
+    out.extend(r.input(Input::SegmentAccepted {
+        req: RequestId(1),
+        checked: false,
+    }));
+    out.extend(r.advance(200));
+    let ahead = asked_of(&out, conn);
+    assert!(!ahead.is_empty(), "trusted, it is asked for more");
+    for &(req, sn) in &ahead {
+        r.peer_sends(conn, req, &body(sn));
+    }
+    // hls.js could not parse the first one: the peer was lying.
+    r.input(Input::SegmentRejected { req: RequestId(1) });
+    let s = r.e.stats();
+    let sent = (1 + ahead.len() as u64) * body(sn).len() as u64;
+    assert_eq!(
+        (s.p2p_down, s.p2p_rejected, s.segments_p2p),
+        (0, sent, 0),
+        "none of its bytes count as P2P"
+    );
+    let (_, next) = ahead[0];
+    let out = r.request(2, next);
+    assert!(delivered(&out).is_empty(), "the liar's bytes are gone");
+    // With no peer left, it waits for one as a viewer that just joined does.
+    let out = r.advance(3_000);
+    assert_eq!(handed(&out), vec![RequestId(2)], "then hls.js fetches it");
+}
+
+#[test]
 fn a_liar_costs_one_segment_and_a_fresh_id_from_its_address_does_not_reset_that() {
     let mut r = checking_viewer();
     let liar = |n: u8| {
