@@ -141,12 +141,12 @@ export interface PeerStats {
   uploadedBytes: number;
 }
 
-/** A point-in-time snapshot; every byte count is cumulative. */
+/** A point-in-time snapshot; every byte count is cumulative (p2pBytes drops when a peer is caught lying: its bytes move to rejectedBytes). */
 export interface SwarmcastStats {
   httpBytes: number;
-  /** Segment bytes from peers, less those of segments validateSegment refused. */
+  /** Bytes of segments received whole from peers, less refused ones; a transfer abandoned midway for HTTP is not counted. */
   p2pBytes: number;
-  /** Bytes of peers' segments that validateSegment refused (refetched over HTTP). */
+  /** Bytes from peers caught sending wrong data (validateSegment, published digests or a parse error): the refused segment and all else that peer sent. Each is refetched over HTTP. */
   rejectedBytes: number;
   uploadBytes: number;
   peers: PeerStats[];

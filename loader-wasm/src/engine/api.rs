@@ -400,9 +400,11 @@ pub struct PeerStats {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
     pub http_down: u64,
-    /// Segment bytes from peers, less those of segments validation refused.
+    /// Bytes of segments received whole from peers, less those refused:
+    /// a transfer left midway (a slow or lost peer) is not counted.
     pub p2p_down: u64,
-    /// Bytes of P2P segments the page's validation refused.
+    /// Bytes from peers caught sending wrong data: the segment refused and
+    /// whatever else that peer had sent or was sending.
     pub p2p_rejected: u64,
     pub up: u64,
     pub segments_http: u64,

@@ -125,6 +125,14 @@ impl Engine {
         if let Some(p) = self.peers.get(&conn) {
             self.penalties.punish(p.peer_id, p.address, self.now);
         }
+        // What it was still sending is refused with the rest.
+        let in_flight: usize = self
+            .downloads
+            .values()
+            .filter(|d| d.peer() == Some(conn))
+            .map(|d| d.buf.len())
+            .sum();
+        self.stats.p2p_rejected += in_flight as u64;
         self.drop_peer(conn, true);
         let mut offered = Vec::new();
         for (key, segment) in self.store.remove_from(Source::P2p(conn)) {

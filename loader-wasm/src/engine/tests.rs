@@ -1379,6 +1379,11 @@ fn a_peer_too_slow_for_the_deadline_is_left_for_a_faster_holder() {
         }
     }
     assert!(cancelled, "the slow transfer was left");
+    assert_eq!(
+        r.e.stats().p2p_down,
+        0,
+        "its bytes never reached the player"
+    );
     let fast = r.connect(remote(2));
     let out = r.peer_says(fast, have(vec![14]));
     assert!(sent(&out, fast)
@@ -1480,6 +1485,17 @@ impl Rig {
 
 impl Rig {
     /// `conn` answers request `req` with `bytes`, in 16 kB chunks.
+    /// Only the first 16,000 of `bytes` arrive.
+    fn peer_sends_start(&mut self, conn: ConnId, req: u32, bytes: &[u8]) {
+        let data = Message::Data {
+            req,
+            offset: 0,
+            total: bytes.len() as u64,
+            bytes: bytes[..16_000].to_vec(),
+        };
+        self.peer_says(conn, data);
+    }
+
     fn peer_sends(&mut self, conn: ConnId, req: u32, bytes: &[u8]) {
         for (i, chunk) in bytes.chunks(16_000).enumerate() {
             let data = Message::Data {
@@ -1544,13 +1560,16 @@ fn segments_a_caught_liar_sent_ahead_are_thrown_away() {
     out.extend(r.advance(200));
     let ahead = asked_of(&out, conn);
     assert!(!ahead.is_empty(), "trusted, it is asked for more");
-    for &(req, sn) in &ahead {
+    let (last, whole) = ahead.split_last().unwrap();
+    for &(req, sn) in whole {
         r.peer_sends(conn, req, &body(sn));
     }
+    // The last one is still arriving when the lie comes out.
+    r.peer_sends_start(conn, last.0, &body(last.1));
     // hls.js could not parse the first one: the peer was lying.
     r.input(Input::SegmentRejected { req: RequestId(1) });
     let s = r.e.stats();
-    let sent = (1 + ahead.len() as u64) * body(sn).len() as u64;
+    let sent = (1 + whole.len() as u64) * body(sn).len() as u64 + 16_000;
     assert_eq!(
         (s.p2p_down, s.p2p_rejected, s.segments_p2p),
         (0, sent, 0),

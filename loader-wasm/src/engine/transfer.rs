@@ -279,7 +279,6 @@ impl Engine {
         d.buf.extend_from_slice(&bytes);
         let done = d.buf.len() as u64 == total;
         let n = bytes.len() as u64;
-        self.stats.p2p_down += n;
         if let Some(p) = self.peers.get_mut(&conn) {
             p.down += n;
         }
@@ -317,6 +316,9 @@ impl Engine {
         let Via::P2p { conn, .. } = d.via else {
             return;
         };
+        // Counted whole: a transfer left midway (slow or lost peer) never
+        // reaches the player, so its bytes are no part of the P2P share.
+        self.stats.p2p_down += d.buf.len() as u64;
         self.stats.segments_p2p += 1;
         if let Some(p) = self.peers.get_mut(&conn) {
             p.downloads = p.downloads.saturating_sub(1);
