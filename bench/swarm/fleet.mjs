@@ -28,7 +28,7 @@ async function procUsage(pid) {
 
 /**
  * One swarmcast-peer process. `read()` returns its counters (P2P and HTTP
- * bytes, upload, late deliveries, stalls, latency sum and count, hosted and
+ * bytes, upload, late deliveries, stalls, latency and startup sums and counts, hosted and
  * playing peers, CPU s, RSS MiB) and keeps them as `last`, so a process that
  * has been stopped still reports what it did up to its last read.
  */
@@ -53,6 +53,8 @@ class PeerProcess {
       stalls: promSum(m, "swarmcast_peer_stalls_total"),
       latencySumS: promSum(m, "swarmcast_peer_live_latency_seconds_sum"),
       latencyCount: promSum(m, "swarmcast_peer_live_latency_seconds_count"),
+      startupSumS: promSum(m, "swarmcast_peer_startup_seconds_sum"),
+      startupCount: promSum(m, "swarmcast_peer_startup_seconds_count"),
       hosted: promSum(m, "swarmcast_peer_hosted"),
       playing: promSum(m, "swarmcast_peer_playing"),
       peers: promSum(m, "swarmcast_peer_connected_peers"),
@@ -88,8 +90,12 @@ function sumOf(processes) {
  * recognise it by its peer id and leave new segments to it by themselves.
  */
 export class Fleet {
-  constructor({ stream, tracker, n, churners, joinIntervalMs, liveSync, seeder }) {
-    const viewerArgs = ["--join-interval", `${joinIntervalMs}ms`, "--live-sync-segments", String(liveSync)];
+  constructor({ stream, tracker, n, churners, joinIntervalMs, liveSync, startupWaitMs = 0, seeder }) {
+    const viewerArgs = [
+      ...["--join-interval", `${joinIntervalMs}ms`],
+      ...["--live-sync-segments", String(liveSync)],
+      ...["--startup-peer-wait", `${startupWaitMs}ms`],
+    ];
     Object.assign(this, { stream, tracker, n, churners, viewerArgs, withSeeder: seeder });
     /** Every viewer process started, stopped ones included (their counts still count). */
     this.viewers = [];

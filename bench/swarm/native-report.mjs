@@ -47,6 +47,10 @@ export function nativeFigures({ n, tabs, churners, seeder, samples, distinctByte
     amplification: distinctBytes > 0 ? originBytes / distinctBytes : null,
     // Viewers of a VOD report none: there is no live edge.
     latencyS: d("latencyCount") > 0 ? d("latencySumS") / d("latencyCount") : null,
+    // Mean time from joining to the first fragment: of every viewer of the
+    // run, and of those that joined in the window (churn).
+    startupMs: b.viewers.startupCount > 0 ? (1000 * b.viewers.startupSumS) / b.viewers.startupCount : null,
+    windowStartupMs: d("startupCount") > 0 ? (1000 * d("startupSumS")) / d("startupCount") : null,
     misses: d("lateDeliveries"),
     stalls: d("stalls"),
     playingMin: Math.min(...samples.map((s) => s.viewers.playing ?? 0)),
@@ -78,20 +82,20 @@ export function nativeTargets(rows) {
 }
 
 /** The report: conditions, one table row per N, the targets. */
-export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder, vod, vodSeconds, liveSync }) {
+export function nativeMarkdown(rows, { seconds, rampS, churn, churnEveryS, seeder, vod, vodSeconds, liveSync, startupWaitS = 0 }) {
   const pct = (x) => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
   const stream = vod
     ? `a ${vodSeconds} s VOD test card (360p, 2 s segments; every viewer plays it from its beginning; origin amplification counts the segments the origin served for the first time in the window as new)`
     : `the live test card (360p, 2 s segments; viewers start ${liveSync} segments behind the newest)`;
   const lines = [
     `Native viewers (swarmcast-peer, release build) of ${stream}${seeder ? ", beside a seeder (viewers leave new segments to it: maxHttpDownloads 0)" : ""}.`,
-    `Viewers join over ${rampS} s; ${churn > 0 ? `${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s` : "no churn"}; figures over a ${seconds} s window starting 10 s after the last join.`,
+    `Viewers join over ${rampS} s${startupWaitS > 0 ? ` and wait up to ${startupWaitS} s at startup for their first segments from peers` : ""}; ${churn > 0 ? `${pct(churn)} of them (one process) leave and are replaced every ${churnEveryS} s` : "no churn"}; figures over a ${seconds} s window starting 10 s after the last join.`,
     "",
-    "| N | P2P ratio | ceiling | ratio ÷ ceiling | origin amplification | latency behind live (s) | deadline misses | stalls | peers per viewer | tracker msg/s (per viewer), dropped | CPU per viewer (% of a core) | RSS per viewer (MiB) | load average |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| N | P2P ratio | ceiling | ratio ÷ ceiling | origin amplification | latency behind live (s) | startup (ms): all, in window | deadline misses | stalls | peers per viewer | tracker msg/s (per viewer), dropped | CPU per viewer (% of a core) | RSS per viewer (MiB) | load average |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.n}${r.tabs ? ` + ${r.tabs} tabs` : ""}${r.seeder ? " + seeder" : ""} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.ceiling, 3)} | ${r.p2pRatio === null ? "–" : fmt(r.p2pRatio / r.ceiling, 3)} | ${fmt(r.amplification, 2)} | ${fmt(r.latencyS, 1)} | ${r.misses} | ${r.stalls} | ${fmt(r.peersPerViewer, 1)} | ${fmt(r.trackerMessagesPerS, 1)} (${fmt(r.trackerMessagesPerS / r.n, 2)}), ${r.trackerDropped} | ${fmt(r.cpuPerPeer * 100, 2)} | ${fmt(r.rssPerPeerMiB, 1)} | ${fmt(r.load1, 1)} |`,
+        `| ${r.n}${r.tabs ? ` + ${r.tabs} tabs` : ""}${r.seeder ? " + seeder" : ""} | ${fmt(r.p2pRatio, 3)} | ${fmt(r.ceiling, 3)} | ${r.p2pRatio === null ? "–" : fmt(r.p2pRatio / r.ceiling, 3)} | ${fmt(r.amplification, 2)} | ${fmt(r.latencyS, 1)} | ${fmt(r.startupMs, 0)}, ${fmt(r.windowStartupMs, 0)} | ${r.misses} | ${r.stalls} | ${fmt(r.peersPerViewer, 1)} | ${fmt(r.trackerMessagesPerS, 1)} (${fmt(r.trackerMessagesPerS / r.n, 2)}), ${r.trackerDropped} | ${fmt(r.cpuPerPeer * 100, 2)} | ${fmt(r.rssPerPeerMiB, 1)} | ${fmt(r.load1, 1)} |`,
     ),
   ];
   const withChurn = rows.filter((r) => r.churners > 0);

@@ -10,12 +10,15 @@
 //
 //   node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60]
 //        [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0]
-//        [--live-sync 3] [--out bench/out] [--publish]
+//        [--live-sync 3] [--startup-wait 0] [--out bench/out] [--publish]
 //
 // --live-sync sets how many segments behind the newest a live viewer starts
 // (swarmcast-peer --live-sync-segments; hls.js liveSyncDurationCount, whose
 // default is 3): the time a new segment has to spread before it is due.
 //
+// --startup-wait gives viewers that many seconds, at startup, to take their
+// first segments from peers (swarmcast-peer --startup-peer-wait): each
+// joiner then costs the origin less, at the price of startup time.
 // --tabs adds that many Chromium pages (swarmcast on hls.js) to each swarm;
 // every fragment they receive is checked against the origin's bytes.
 //
@@ -46,7 +49,7 @@ const VOD_PREFIX = "/vod";
 
 /** A bad command line: says what is wrong and exits. */
 function usage(problem) {
-  console.error(`native.mjs: ${problem}\nUsage: node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60] [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0] [--live-sync 3] [--out DIR] [--publish]`);
+  console.error(`native.mjs: ${problem}\nUsage: node bench/swarm/native.mjs [--vod] [--n 25,50,100] [--seconds 60] [--ramp 20] [--churn 0.1] [--churn-every 20] [--seeder] [--tabs 0] [--live-sync 3] [--startup-wait 0] [--out DIR] [--publish]`);
   process.exit(2);
 }
 
@@ -63,6 +66,7 @@ try {
       seeder: { type: "boolean", default: false },
       tabs: { type: "string", default: "0" },
       "live-sync": { type: "string", default: "3" },
+      "startup-wait": { type: "string", default: "0" },
       out: { type: "string", default: path.join(REPO, "bench/out") },
       publish: { type: "boolean", default: false },
     },
@@ -89,6 +93,7 @@ const opts = {
   seeder: args.seeder,
   tabs: numberArg("tabs", isCount, "want a number of Chromium pages (an integer >= 0)"),
   liveSync: numberArg("live-sync", (v) => isCount(v) && v >= 1, "want a number of segments (an integer >= 1)"),
+  startupWaitS: numberArg("startup-wait", (v) => v >= 0, "want seconds >= 0"),
 };
 // The first viewer fetches up to its buffer ahead of its playhead; the margin
 // covers the sampling's own time. No viewer may reach the end in the run.
@@ -182,6 +187,7 @@ async function runOne({ stack, src, vodSegments }, browser, n, digests) {
     churners,
     joinIntervalMs: Math.round((opts.rampS * 1000) / n),
     liveSync: opts.liveSync,
+    startupWaitMs: Math.round(opts.startupWaitS * 1000),
     seeder: opts.seeder,
   });
   const segments = opts.vod ? new ServedSegments(stack.origin.child, `${VOD_PREFIX}/`) : new ListedSegments(src);

@@ -80,6 +80,14 @@ export interface SwarmcastOptions {
   p2pTimeoutMs?: number;
   /** A prefetch for the swarm that takes longer than this is abandoned (ms). */
   httpTimeoutMs?: number;
+  /**
+   * Startup: until playback starts, hls.js's first requests wait up to this
+   * long (ms) for peers, when the tracker says others watch, instead of going
+   * to HTTP at once. Trades up to that much startup time for origin load:
+   * a viewer whose peers connect in time costs the origin nothing. Default 0
+   * (start as fast as plain hls.js).
+   */
+  startupPeerWaitMs?: number;
   /** Upper bound on memory used to keep segments for peers, in bytes. Lowered with configure(), it evicts at once. */
   memoryCapBytes?: number;
   /**
@@ -132,6 +140,7 @@ export type SwarmcastSettings = Pick<
   | "maxP2PDownloads"
   | "p2pTimeoutMs"
   | "httpTimeoutMs"
+  | "startupPeerWaitMs"
   | "memoryCapBytes"
 >;
 

@@ -55,6 +55,7 @@ const NUMBERS = [
   "seedWindowSeconds",
   "p2pTimeoutMs",
   "httpTimeoutMs",
+  "startupPeerWaitMs",
 ];
 
 // What configure() may change (SwarmcastSettings), and of those, what starts

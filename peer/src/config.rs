@@ -88,6 +88,12 @@ pub struct Config {
     #[arg(long, env = "SWARMCAST_PEER_LIVE_SYNC_SEGMENTS", default_value_t = 3,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub live_sync_segments: u64,
+    /// Viewers: until playback starts, how long the first fragments wait for
+    /// peers instead of going to HTTP at once (the page option
+    /// startupPeerWaitMs). 0: start over HTTP, as plain hls.js.
+    #[arg(long, env = "SWARMCAST_PEER_STARTUP_PEER_WAIT", default_value = "0s", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
+    pub startup_peer_wait: Duration,
     /// With --count: delay between one hosted peer's start and the next.
     #[arg(long, env = "SWARMCAST_PEER_JOIN_INTERVAL", default_value = "200ms", value_parser = humantime::parse_duration)]
     #[serde(with = "humantime_serde")]

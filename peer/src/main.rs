@@ -65,6 +65,7 @@ fn engine_config(role: Role, config: &Config) -> engine::Config {
         max_peers: config.max_peers,
         http_downloads,
         p2p_downloads,
+        startup_peer_wait_ms: config.startup_peer_wait.as_millis() as u64,
         seeder: role == Role::Seeder,
         ..defaults
     }

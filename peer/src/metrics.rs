@@ -33,6 +33,7 @@ pub struct Metrics {
     pub running: Gauge,
     pub playing: Gauge,
     pub live_latency: Histogram,
+    pub startup: Histogram,
 }
 
 impl Default for Metrics {
@@ -52,6 +53,7 @@ impl Default for Metrics {
             running: Gauge::default(),
             playing: Gauge::default(),
             live_latency: Histogram::new([2.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 60.0]),
+            startup: Histogram::new([0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]),
             registry: Registry::default(),
         };
         registry.register(
@@ -100,6 +102,11 @@ impl Default for Metrics {
             "live_latency_seconds",
             "Viewers: playback position behind the live edge, sampled each second",
             m.live_latency.clone(),
+        );
+        registry.register(
+            "startup_seconds",
+            "Viewers: time from joining to the first fragment (playback start)",
+            m.startup.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -322,6 +322,9 @@ impl Node {
                 (true, false) => m.playing.dec(),
                 _ => 0,
             };
+            if let (None, Some(startup)) = (before.startup_ms, p.startup_ms) {
+                m.startup.observe(startup as f64 / 1000.0);
+            }
             if let Some(latency) = p.latency_ms {
                 m.live_latency.observe(latency as f64 / 1000.0);
             }

@@ -39,6 +39,9 @@ pub struct Playback {
     pub stalls: u64,
     pub stall_ms: Millis,
     pub playing: bool,
+    /// How long after it started the viewer had its first fragment (`None`:
+    /// not yet).
+    pub startup_ms: Option<Millis>,
     /// Live: how far the position is behind the newest listed media.
     pub latency_ms: Option<Millis>,
 }
@@ -193,7 +196,7 @@ impl Player {
     pub fn delivered(&mut self, now: Millis, req: RequestId, out: &mut Vec<Action>) {
         self.targets.remove(&req);
         match &mut self.role {
-            Behaviour::Viewer(v) => v.delivered(req, self.streams.first().map(|f| &f.media)),
+            Behaviour::Viewer(v) => v.delivered(now, req, self.streams.first().map(|f| &f.media)),
             Behaviour::Seeder => self.streams.iter_mut().for_each(|f| f.seeder.done(req)),
         }
         self.step(now, out);
@@ -279,7 +282,8 @@ struct Viewer {
     retry_at: Millis,
     position_ms: Millis,
     buffer_end_ms: Millis,
-    started: bool,
+    /// When the first fragment came: playback started then.
+    started_at: Option<Millis>,
     playing: bool,
     ended: bool,
     /// When the last playback report went out.
@@ -297,7 +301,7 @@ impl Viewer {
             retry_at: 0,
             position_ms: 0,
             buffer_end_ms: 0,
-            started: false,
+            started_at: None,
             playing: false,
             ended: false,
             last_tick: None,
@@ -335,7 +339,7 @@ impl Viewer {
         self.buffer_end_ms = at;
     }
 
-    fn delivered(&mut self, req: RequestId, stream: Option<&MediaStream>) {
+    fn delivered(&mut self, now: Millis, req: RequestId, stream: Option<&MediaStream>) {
         let Some((loading, sn)) = self.loading else {
             return;
         };
@@ -347,8 +351,8 @@ impl Viewer {
             self.buffer_end_ms = seg.start_ms + seg.duration_ms;
         }
         self.next_sn = Some(sn + 1);
-        if !self.started {
-            self.started = true;
+        if self.started_at.is_none() {
+            self.started_at = Some(now);
             self.playing = true;
         }
     }
@@ -376,7 +380,7 @@ impl Viewer {
             return None;
         }
         self.last_tick = Some(now);
-        if self.started {
+        if self.started_at.is_some() {
             self.play(dt, stream);
         }
         Some(Input::Playback {
@@ -421,8 +425,9 @@ impl Viewer {
             stalls: self.stalls,
             stall_ms: self.stall_ms,
             playing: self.playing,
+            startup_ms: self.started_at,
             latency_ms: stream
-                .filter(|s| s.live && self.started)
+                .filter(|s| s.live && self.started_at.is_some())
                 .map(|s| s.end_ms().saturating_sub(self.position_ms)),
         }
     }
@@ -533,11 +538,13 @@ mod tests {
             Some(RequestId(1))
         });
         assert_eq!(asked, vec![0]);
-        v.delivered(RequestId(1), Some(&stream));
+        assert_eq!(v.figures(Some(&stream)).startup_ms, None);
+        v.delivered(1_200, RequestId(1), Some(&stream));
         assert_eq!(
             report(&mut v, 1_510, &stream),
             Some((500, true)),
             "playing once the first fragment is in"
         );
+        assert_eq!(v.figures(Some(&stream)).startup_ms, Some(1_200));
     }
 }

@@ -78,6 +78,12 @@ pub struct Config {
     pub http_window_ms: Millis,
     /// Segments needed within this time may be fetched ahead from peers.
     pub p2p_window_ms: Millis,
+    /// Startup: until playback starts, hls.js's requests wait up to this
+    /// long after joining a swarm that others play for peers, instead of
+    /// going to HTTP at once. Each joiner then costs the origin nothing when
+    /// its peers come fast, at the price of up to this much startup time.
+    /// 0 (the default) starts as fast as plain hls.js.
+    pub startup_peer_wait_ms: Millis,
     /// Live: how far ahead of its deadline this peer fetches a new segment
     /// over HTTP when the swarm elected it as that segment's seeder.
     pub seed_window_ms: Millis,
@@ -133,6 +139,7 @@ impl Default for Config {
             p2p_downloads: 4,
             upload_slots: 2,
             http_window_ms: 2_000,
+            startup_peer_wait_ms: 0,
             p2p_window_ms: 30_000,
             seed_window_ms: 30_000,
             seed_stagger_ms: 1000,

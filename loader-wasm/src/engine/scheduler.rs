@@ -118,6 +118,16 @@ impl Engine {
             || (rank > 0 && self.now < seen + rank * self.cfg.seed_stagger_ms)
     }
 
+    /// Whether hls.js's startup requests wait for peers (see
+    /// [`Config::startup_peer_wait_ms`](super::Config)): nothing plays yet,
+    /// so no deadline can pass, and peers are expected.
+    fn holding_startup_for_peers(&self) -> bool {
+        !self.playback.playing()
+            && self
+                .signalling
+                .peers_expected_within(self.cfg.startup_peer_wait_ms, self.now)
+    }
+
     /// Starts whatever transfers are due now, over the streams being played.
     pub(super) fn schedule(&mut self) {
         let Some(content) = &self.content else { return };
@@ -135,6 +145,7 @@ impl Engine {
             );
         }
         let any_peer = self.peers.values().any(|p| p.ready());
+        let startup = self.holding_startup_for_peers();
         for key in keys {
             let Some(fingerprint) = self.content.as_ref().and_then(|c| c.fingerprint(key)) else {
                 continue;
@@ -152,7 +163,9 @@ impl Engine {
             };
             let ahead = ttd.is_some_and(|t| t >= 0 && t <= self.cfg.p2p_window_ms as i64);
             let p2p_ok = self.cfg.p2p && self.cfg.download;
-            let can_seed = self.cfg.p2p && any_peer && self.should_seed(key, ttd);
+            // A startup request waits for what its first peers hold.
+            let can_seed =
+                self.cfg.p2p && any_peer && !(startup && requested) && self.should_seed(key, ttd);
             if !requested && !ahead && !can_seed {
                 continue;
             }
@@ -163,7 +176,7 @@ impl Engine {
                 .count();
             if p2p_ok
                 && p2p_busy < self.cfg.p2p_downloads
-                && ttd.is_none_or(|t| t > self.cfg.peer_timeout_ms as i64)
+                && (startup || ttd.is_none_or(|t| t > self.cfg.peer_timeout_ms as i64))
             {
                 if let Some(conn) = self.pick_peer(key) {
                     self.start_p2p(key, conn);
@@ -173,9 +186,10 @@ impl Engine {
             let alone = !any_peer && !self.signalling.finding_first_peers(self.now);
             let urgent = requested
                 && (!p2p_ok
-                    || alone
-                    || ttd.is_none_or(|t| t <= self.cfg.http_window_ms as i64)
-                    || !self.peer_may_bring(key));
+                    || !startup
+                        && (alone
+                            || ttd.is_none_or(|t| t <= self.cfg.http_window_ms as i64)
+                            || !self.peer_may_bring(key)));
             let http_busy = self
                 .downloads
                 .values()
@@ -195,9 +209,11 @@ impl Engine {
     /// that would finish inside the urgent window is left early, for a
     /// faster holder (or HTTP, should none come in time); one that would
     /// finish after the deadline, with half the window left, for HTTP.
-    /// With download off, every transfer from a peer goes to HTTP.
+    /// With download off, every transfer from a peer goes to HTTP. While
+    /// startup waits for peers, only silence counts.
     pub(super) fn check_stalls(&mut self) {
         let (mut to_http, mut reroute, mut dead_http) = (Vec::new(), Vec::new(), Vec::new());
+        let startup = self.holding_startup_for_peers();
         for (&key, d) in self.downloads.iter() {
             let silent = self.now.saturating_sub(d.last_progress);
             match d.peer() {
@@ -207,10 +223,12 @@ impl Engine {
                         |margin: i64| ttd.is_some_and(|t| !d.finishes_within(t - margin, self.now));
                     let window = self.cfg.http_window_ms as i64;
                     let near = ttd.is_some_and(|t| t < window / 2);
-                    if !self.cfg.download || silent >= self.cfg.peer_timeout_ms || (near && late(0))
+                    if !self.cfg.download
+                        || silent >= self.cfg.peer_timeout_ms
+                        || (!startup && near && late(0))
                     {
                         to_http.push(key);
-                    } else if d.rate_known(self.now) && late(window / 2) {
+                    } else if !startup && d.rate_known(self.now) && late(window / 2) {
                         reroute.push(key);
                     }
                 }

@@ -82,6 +82,9 @@ pub struct Signalling {
     swarm: Option<[u8; 20]>,
     /// When we joined the swarm.
     joined: Millis,
+    /// Whether a tracker's announce reply counted anyone beside us since we
+    /// joined (`None`: no reply yet).
+    others: Option<bool>,
     next_conn: u32,
 }
 
@@ -124,6 +127,7 @@ impl Signalling {
             pending: VecMap::default(),
             swarm: None,
             joined: 0,
+            others: None,
             next_conn: 1,
         }
     }
@@ -132,6 +136,7 @@ impl Signalling {
     pub fn set_swarm(&mut self, info_hash: [u8; 20], now: Millis, out: &mut VecDeque<Output>) {
         self.swarm = Some(info_hash);
         self.joined = now;
+        self.others = None;
         for conn in std::mem::take(&mut self.pending)
             .into_iter()
             .map(|(c, _)| c)
@@ -149,6 +154,12 @@ impl Signalling {
     /// still be on their way (a request implies a playlist, so a swarm).
     pub fn finding_first_peers(&self, now: Millis) -> bool {
         !self.trackers.is_empty() && now < self.joined + FIRST_PEERS_MS
+    }
+
+    /// Whether we joined less than `budget` ago into a swarm that, as far
+    /// as the trackers said, others play: peers should come soon.
+    pub fn peers_expected_within(&self, budget: Millis, now: Millis) -> bool {
+        !self.trackers.is_empty() && now < self.joined + budget && self.others != Some(false)
     }
 
     pub fn alloc_conn(&mut self) -> ConnId {
@@ -228,6 +239,9 @@ impl Signalling {
                 }));
             }
             ServerMessage::Announce(a) if ours(&a.info_hash) => {
+                // The counts include us.
+                let others = a.complete.saturating_add(a.incomplete) > 1;
+                self.others = Some(self.others == Some(true) || others);
                 if let Some(t) = self.trackers.get_mut(tracker.0 as usize) {
                     t.interval = Millis::from(a.interval.clamp(5, 3_600)) * 1_000;
                     t.next_announce = t.last_announce + t.cadence();

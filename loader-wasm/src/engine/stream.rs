@@ -180,6 +180,11 @@ impl Playback {
         })
     }
 
+    /// Whether playback was advancing at the last report.
+    pub fn playing(&self) -> bool {
+        self.0.is_some_and(|(_, _, playing)| playing)
+    }
+
     /// Milliseconds until playback reaches `start_ms` of media time
     /// (negative: passed); `None` before the first report.
     pub fn time_to(&self, start_ms: Millis, now: Millis) -> Option<i64> {

@@ -7,8 +7,8 @@ use swarmcast_protocol::{
     ids::Id20,
     peer::{Message, VERSION},
     tracker::{
-        AnnounceRequest, ClientMessage, RelayedAnswer, RelayedOffer, ServerMessage,
-        SessionDescription,
+        AnnounceRequest, AnnounceResponse, ClientMessage, RelayedAnswer, RelayedOffer,
+        ServerMessage, SessionDescription,
     },
 };
 
@@ -402,6 +402,85 @@ fn a_viewer_that_just_joined_waits_for_its_first_peers_not_past_its_http_window(
     assert!(handed(&r.request(3, 16)).is_empty());
     assert!(!handed(&r.advance(2_900)).contains(&RequestId(3)));
     assert!(handed(&r.advance(100)).contains(&RequestId(3)));
+}
+
+/// A viewer that joined at 0 with `startup_peer_wait_ms` of 1.5 s, its
+/// position at segment 12 and nothing playing yet; the tracker's announce
+/// reply counts `in_swarm` peers, us included.
+fn starting_viewer(in_swarm: u32) -> Rig {
+    let mut r = Rig::new(Config {
+        startup_peer_wait_ms: 1_500,
+        ..not_a_seeder()
+    });
+    let swarm = r.e.info_hash().unwrap();
+    r.input(Input::TrackerMessage {
+        tracker: TrackerId(0),
+        message: ServerMessage::Announce(AnnounceResponse {
+            action: Default::default(),
+            info_hash: Id20(swarm),
+            interval: 120,
+            complete: 0,
+            incomplete: in_swarm,
+        }),
+    });
+    r.input(Input::Playback {
+        position_ms: 24_000,
+        playing: false,
+    });
+    r
+}
+
+#[test]
+fn a_joiner_told_to_wait_takes_its_first_segment_from_a_peer() {
+    let mut r = starting_viewer(40);
+    // Due now, yet held: nothing plays, and peers are on their way.
+    assert!(handed(&r.request(1, 12)).is_empty());
+    assert!(handed(&r.advance(500)).is_empty());
+    let conn = r.connect(remote(1));
+    let out = r.peer_says(conn, have(vec![12, 13]));
+    let asked = asked_of(&out, conn);
+    assert!(
+        asked.iter().any(|&(_, sn)| sn == 12),
+        "asked the peer: {asked:?}"
+    );
+    let (req, _) = asked.into_iter().find(|&(_, sn)| sn == 12).unwrap();
+    assert!(
+        handed(&r.advance(300)).is_empty(),
+        "no deadline passes before playback"
+    );
+    let got = delivered(&r.peer_sends(conn, req, &body(12)));
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].0, got[0].2), (RequestId(1), Source::P2p(conn)));
+    assert_eq!(got[0].1, body(12));
+    assert_eq!(r.e.stats().http_down, 0);
+}
+
+#[test]
+fn a_joiner_waits_for_peers_no_longer_than_its_budget() {
+    let mut r = starting_viewer(40);
+    assert!(handed(&r.request(1, 12)).is_empty());
+    assert!(handed(&r.advance(1_400)).is_empty());
+    assert_eq!(
+        handed(&r.advance(100)),
+        vec![RequestId(1)],
+        "then hls.js loads it"
+    );
+}
+
+#[test]
+fn a_joiner_the_tracker_finds_alone_starts_over_http_at_once() {
+    let mut r = starting_viewer(1);
+    assert_eq!(handed(&r.request(1, 12)), vec![RequestId(1)]);
+}
+
+#[test]
+fn once_playing_a_joiner_holds_nothing_inside_its_http_window() {
+    let mut r = starting_viewer(40);
+    r.input(Input::Playback {
+        position_ms: 24_000,
+        playing: true,
+    });
+    assert_eq!(handed(&r.request(1, 12)), vec![RequestId(1)]);
 }
 
 #[test]
@@ -1496,7 +1575,9 @@ impl Rig {
         self.peer_says(conn, data);
     }
 
-    fn peer_sends(&mut self, conn: ConnId, req: u32, bytes: &[u8]) {
+    /// `bytes` arrive in 16,000-byte chunks; returns the outputs.
+    fn peer_sends(&mut self, conn: ConnId, req: u32, bytes: &[u8]) -> Vec<Output> {
+        let mut out = Vec::new();
         for (i, chunk) in bytes.chunks(16_000).enumerate() {
             let data = Message::Data {
                 req,
@@ -1504,8 +1585,9 @@ impl Rig {
                 total: bytes.len() as u64,
                 bytes: chunk.to_vec(),
             };
-            self.peer_says(conn, data);
+            out.extend(self.peer_says(conn, data));
         }
+        out
     }
 }
 

@@ -14,7 +14,8 @@ use crate::engine::{Config, Millis};
 /// `testOnlyCorruptUploads`, `validateP2p`, `download` (1 or 0); the counts `maxPeers`,
 /// `maxHttpDownloads`, `maxP2PDownloads`, `memoryCapBytes`; the windows
 /// `httpWindowSeconds`, `p2pWindowSeconds`, `seedWindowSeconds` (seconds); the
-/// timeouts `p2pTimeoutMs`, `httpTimeoutMs`. `trackers` are the tracker URLs.
+/// times `p2pTimeoutMs`, `httpTimeoutMs`, `startupPeerWaitMs`. `trackers` are
+/// the tracker URLs.
 pub fn engine_config(settings: &Array, trackers: &Array, swarm_id: Option<String>) -> Config {
     let mut c = Config::default();
     let mut given = settings.iter().map(|v| v.as_f64().filter(|v| *v >= 0.0));
@@ -46,6 +47,7 @@ pub fn engine_config(settings: &Array, trackers: &Array, swarm_id: Option<String
         (&mut c.seed_window_ms, 1000.0),
         (&mut c.peer_timeout_ms, 1.0),
         (&mut c.http_timeout_ms, 1.0),
+        (&mut c.startup_peer_wait_ms, 1.0),
     ] {
         if let Some(v) = next() {
             *ms = (v * scale) as Millis;
