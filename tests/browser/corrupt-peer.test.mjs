@@ -33,13 +33,19 @@ after(async () => {
   await digestStack?.stop();
 });
 
-/** A page corrupting its uploads, then a victim page; both opened on `stack`. */
-async function liarAndVictim({ origin, tracker }, victimOptions) {
+/**
+ * A page corrupting its uploads, then a victim page; both opened on `stack`
+ * and closed when test `t` ends, passed or not (pages left open would join
+ * the next test's swarm).
+ */
+async function liarAndVictim(t, { origin, tracker }, victimOptions) {
   const base = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
   const src = `${origin.url}/master.m3u8`;
   const liar = await openPlayer(browser.browser, origin.url, { src, opts: { ...base, testOnlyCorruptUploads: true } });
+  t.after(() => liar.close());
   await liar.page.waitForFunction(() => window.player.fragsLoaded >= 10, null, { timeout: 30_000, polling: 250 });
   const victim = await openPlayer(browser.browser, origin.url, { src, opts: base, ...victimOptions });
+  t.after(() => victim.close());
   return { liar, victim };
 }
 
@@ -54,7 +60,7 @@ async function explain(error, liar, victim) {
 }
 
 test("(c) corrupted P2P data is rejected by validateSegment and refetched over HTTP", { timeout: 120_000 }, async (t) => {
-  const { liar, victim } = await liarAndVictim(stack, { validate: "media" });
+  const { liar, victim } = await liarAndVictim(t, stack, { validate: "media" });
 
   // Wait until the victim has rejected at least one segment from the liar.
   await victim.page
@@ -79,11 +85,10 @@ test("(c) corrupted P2P data is rejected by validateSegment and refetched over H
   assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
   assert.ok(s.stats.rejectedBytes > 0, "refused bytes are reported apart from p2pBytes");
   assert.deepEqual(s.stats.peers, [], "the refused peer is not connected again");
-  await Promise.all([liar.close(), victim.close()]);
 });
 
 test("(d) published digests catch corrupted P2P data without any hook", { timeout: 120_000 }, async (t) => {
-  const { liar, victim } = await liarAndVictim(digestStack, {});
+  const { liar, victim } = await liarAndVictim(t, digestStack, {});
   const refusals = () => window.player.events.filter((e) => e.type === "error" && e.detail.where === "integrity");
   await victim.page
     .waitForFunction((f) => eval(f)().length > 0, refusals.toString(), { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
@@ -95,12 +100,11 @@ test("(d) published digests catch corrupted P2P data without any hook", { timeou
   assert.ok(s.stats.rejectedBytes > 0, "the corrupt bytes were refused");
   assert.ok((s.eventCounts.peerclose ?? 0) >= 1, "the corrupting peer was dropped");
   assert.deepEqual(s.stats.peers, [], "the refused peer is not connected again");
-  await Promise.all([liar.close(), victim.close()]);
 });
 
 test("(e) without any check, a peer fragment hls.js cannot parse is dropped and retried over HTTP", { timeout: 120_000 }, async (t) => {
   const opts = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] }, integrity: "off" };
-  const { liar, victim } = await liarAndVictim(stack, { opts, record: true });
+  const { liar, victim } = await liarAndVictim(t, stack, { opts, record: true });
   const unusable = () => window.player.hlsErrors.filter((e) => /Pars|Append/.test(e.details) && e.sn !== undefined);
   await victim.page
     .waitForFunction((f) => eval(f)().length > 0, unusable.toString(), { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
@@ -119,5 +123,4 @@ test("(e) without any check, a peer fragment hls.js cannot parse is dropped and 
   const last = errors.map((e) => records.findLast((r) => !r.init && r.sn === e.sn && r.level === e.level));
   assert.ok(last.every(Boolean), "each refused fragment was loaded again");
   assert.deepEqual(await compareWithOrigin(last, new OriginDigests()), { differences: [], unverifiable: [] });
-  await Promise.all([liar.close(), victim.close()]);
 });

@@ -217,10 +217,12 @@ impl Engine {
             || !self.requests.is_empty()
             || self.content.as_ref().is_some_and(|c| c.live());
         let tick = busy.then_some(self.now + TICK_MS);
-        match (tick, self.signalling.timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let handshakes = self.peers.values().filter_map(Peer::handshake_deadline);
+        [tick, self.signalling.timeout()]
+            .into_iter()
+            .flatten()
+            .chain(handshakes)
+            .min()
     }
 
     /// Shuts down (player destroyed): leaves the swarm on every tracker,
@@ -279,6 +281,10 @@ impl Engine {
                 &mut self.rng,
                 &mut self.out,
             );
+        }
+        let silent = |p: &Peer| p.handshake_deadline().is_some_and(|d| d <= self.now);
+        for conn in self.peers.keys_where(silent) {
+            self.drop_peer(conn, true);
         }
         self.check_stalls();
         self.schedule();

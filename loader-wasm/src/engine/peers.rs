@@ -36,6 +36,12 @@ pub const PROBATION_SEGMENTS: u32 = 4;
 
 /// Throughput assumed for a peer we have not measured yet (bytes per ms).
 const INITIAL_SPEED: f64 = 500.0;
+
+/// A peer whose channel opened must shake hands within this long, or the
+/// channel is closed. A handshake that never came would otherwise hold the
+/// connection open for good, and the other side, which may count us as
+/// connected, would never look for us again.
+const HANDSHAKE_TIMEOUT_MS: Millis = 5_000;
 /// After a refusal (`Absent`: its upload slots are full, or it no longer
 /// holds the segment) we ask the peer nothing for this long.
 const REFUSED_BACKOFF_MS: Millis = 250;
@@ -50,6 +56,8 @@ pub struct Peer {
     pub conn: ConnId,
     /// Known once the peer's handshake arrived.
     pub peer_id: Option<PeerId>,
+    /// When its channel opened.
+    opened_at: Millis,
     /// We made the offer for this connection (decides duplicate ties).
     pub offered: bool,
     /// Advertised segments: stream id -> sequence numbers.
@@ -88,6 +96,7 @@ impl Peer {
         Peer {
             conn,
             peer_id: None,
+            opened_at: now,
             offered,
             has: VecMap::default(),
             speed: INITIAL_SPEED,
@@ -140,6 +149,11 @@ impl Peer {
 
     pub fn ready(&self) -> bool {
         self.peer_id.is_some()
+    }
+
+    /// By when its handshake must arrive (`None`: it did).
+    pub fn handshake_deadline(&self) -> Option<Millis> {
+        (!self.ready()).then_some(self.opened_at + HANDSHAKE_TIMEOUT_MS)
     }
 
     /// Whether we may send it a request now.

@@ -918,6 +918,27 @@ fn a_second_handshake_is_a_protocol_violation() {
 }
 
 #[test]
+fn a_channel_whose_peer_never_shakes_hands_is_closed() {
+    // A VOD with nothing to load: only the handshake deadline wakes the engine.
+    let mut r = Rig::new(Config::default());
+    r.input(Input::Playlist(playlist_of(false, 10..16)));
+    let conn = r.open(remote(1));
+    assert_eq!(r.e.poll_timeout(), Some(r.now + 5_000));
+    let closes = |out: &[Output]| {
+        out.iter()
+            .any(|o| matches!(o, Output::CloseConnection { conn: c } if *c == conn))
+    };
+    assert!(!closes(&r.advance(4_950)), "closed too early");
+    assert!(closes(&r.advance(50)), "closed at 5 s");
+    // A peer that did shake hands is kept.
+    let ok = r.connect(remote(2));
+    assert!(!r
+        .advance(10_000)
+        .iter()
+        .any(|o| matches!(o, Output::CloseConnection { conn: c } if *c == ok)));
+}
+
+#[test]
 fn a_second_connection_to_the_same_peer_is_closed() {
     let mut r = Rig::new(Config::default());
     let x = *b"-SC0100-remoteremote";
