@@ -41,7 +41,8 @@ const TAG_FETCHING: u8 = 7;
 /// One peer-protocol message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
-    /// First message each side sends once the channel opens.
+    /// First message each side sends once the channel opens. A side that
+    /// has not received it within 5 s closes the channel.
     Handshake {
         version: u8,
         /// The sender's 20-byte tracker peer id.

@@ -505,9 +505,11 @@ impl Engine {
         if let Some(peer_id) = peer.peer_id {
             self.out
                 .push_back(Output::Event(Event::PeerClosed { conn, peer_id }));
-            if self.peers.is_empty() {
-                self.signalling.lost_last_peer();
-            }
+        }
+        // Also after a channel that never shook hands: the other side may
+        // be looking for us, and waiting a whole tracker interval is long.
+        if self.peers.is_empty() {
+            self.signalling.lost_last_peer();
         }
         for key in self.downloads.keys_where(|d| d.peer() == Some(conn)) {
             self.fallback_to_http(key);

@@ -1139,6 +1139,35 @@ fn a_viewer_that_loses_its_last_peer_announces_again_soon() {
 }
 
 #[test]
+fn a_viewer_whose_only_channel_never_shook_hands_announces_again_soon() {
+    let mut r = Rig::new(Config {
+        offers_per_announce: 1,
+        ..Config::default()
+    });
+    let announces = |out: &[Output]| {
+        tracker_sends(out)
+            .iter()
+            .filter(|a| a.answer.is_none())
+            .count()
+    };
+    let mut out = r.input(Input::TrackerConnected {
+        tracker: TrackerId(0),
+    });
+    out.extend(r.input(Input::OfferCreated {
+        conn: created_offer(&out).expect("an offer"),
+        sdp: "o".into(),
+    }));
+    out.extend(r.advance(100));
+    assert_eq!(announces(&out), 1, "the first announce");
+    r.open(*b"-SC0100-remoteremote");
+    let out = r.advance(10_000);
+    assert!(
+        announces(&out) >= 1,
+        "announced again after closing the silent channel at 5 s"
+    );
+}
+
+#[test]
 fn a_have_longer_than_any_honest_one_closes_the_channel() {
     let mut r = Rig::new(Config::default());
     let conn = r.connect(*b"-SC0100-remoteremote");
