@@ -84,8 +84,8 @@ export interface SwarmcastOptions {
    * Startup: until playback starts, hls.js's first requests wait up to this
    * long (ms) for peers, when the tracker says others watch, instead of going
    * to HTTP at once. Trades up to that much startup time for origin load:
-   * a viewer whose peers connect in time costs the origin nothing. Default 0
-   * (start as fast as plain hls.js).
+   * a viewer whose peers connect in time takes its first segments from them.
+   * Default 0 (start as fast as plain hls.js).
    */
   startupPeerWaitMs?: number;
   /** Upper bound on memory used to keep segments for peers, in bytes. Lowered with configure(), it evicts at once. */

@@ -80,8 +80,8 @@ pub struct Config {
     pub p2p_window_ms: Millis,
     /// Startup: until playback starts, hls.js's requests wait up to this
     /// long after joining a swarm that others play for peers, instead of
-    /// going to HTTP at once. Each joiner then costs the origin nothing when
-    /// its peers come fast, at the price of up to this much startup time.
+    /// going to HTTP at once. A joiner whose peers come fast then takes its
+    /// first segments from them, at the price of up to this much startup time.
     /// 0 (the default) starts as fast as plain hls.js.
     pub startup_peer_wait_ms: Millis,
     /// Live: how far ahead of its deadline this peer fetches a new segment

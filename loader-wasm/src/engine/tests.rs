@@ -1099,21 +1099,21 @@ fn offers_that_cross_in_the_tracker_leave_one_connection() {
     }
 }
 
-/// A path that breaks right after the handshake (the other end crashed, or
-/// closed it as a duplicate) leaves a viewer alone: it announces again
-/// within seconds, not after the tracker's 30 s interval.
-#[test]
-fn a_viewer_that_loses_its_last_peer_announces_again_soon() {
+/// Announces among `out` (answers to offers apart).
+fn announces(out: &[Output]) -> usize {
+    tracker_sends(out)
+        .iter()
+        .filter(|a| a.answer.is_none())
+        .count()
+}
+
+/// A viewer (one offer per announce) whose tracker is connected and got its
+/// first announce.
+fn announced_viewer() -> Rig {
     let mut r = Rig::new(Config {
         offers_per_announce: 1,
         ..Config::default()
     });
-    let announces = |out: &[Output]| {
-        tracker_sends(out)
-            .iter()
-            .filter(|a| a.answer.is_none())
-            .count()
-    };
     let mut out = r.input(Input::TrackerConnected {
         tracker: TrackerId(0),
     });
@@ -1123,6 +1123,15 @@ fn a_viewer_that_loses_its_last_peer_announces_again_soon() {
     }));
     out.extend(r.advance(100));
     assert_eq!(announces(&out), 1, "the first announce");
+    r
+}
+
+/// A path that breaks right after the handshake (the other end crashed, or
+/// closed it as a duplicate) leaves a viewer alone: it announces again
+/// within seconds, not after the tracker's 30 s interval.
+#[test]
+fn a_viewer_that_loses_its_last_peer_announces_again_soon() {
+    let mut r = announced_viewer();
     let conn = r.connect(*b"-SC0100-remoteremote");
     assert_eq!(
         announces(&r.advance(10_000)),
@@ -1140,25 +1149,7 @@ fn a_viewer_that_loses_its_last_peer_announces_again_soon() {
 
 #[test]
 fn a_viewer_whose_only_channel_never_shook_hands_announces_again_soon() {
-    let mut r = Rig::new(Config {
-        offers_per_announce: 1,
-        ..Config::default()
-    });
-    let announces = |out: &[Output]| {
-        tracker_sends(out)
-            .iter()
-            .filter(|a| a.answer.is_none())
-            .count()
-    };
-    let mut out = r.input(Input::TrackerConnected {
-        tracker: TrackerId(0),
-    });
-    out.extend(r.input(Input::OfferCreated {
-        conn: created_offer(&out).expect("an offer"),
-        sdp: "o".into(),
-    }));
-    out.extend(r.advance(100));
-    assert_eq!(announces(&out), 1, "the first announce");
+    let mut r = announced_viewer();
     r.open(*b"-SC0100-remoteremote");
     let out = r.advance(10_000);
     assert!(
