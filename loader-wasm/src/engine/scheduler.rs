@@ -70,7 +70,11 @@ impl Engine {
         holders.last().map(|h| h.0)
     }
 
-    /// Should we fetch segment `key` over HTTP for the swarm?
+    /// Should we fetch segment `key` over HTTP for the swarm? Asked only
+    /// while playback advances: a viewer still starting knows too few peers
+    /// to rank itself (its first peer alone makes it first one time in two),
+    /// so joiners would each fetch the newest segments the swarm was about
+    /// to share; and a paused or stalled one needs its bandwidth for itself.
     fn should_seed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
         let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
             return false;
@@ -146,6 +150,7 @@ impl Engine {
         }
         let any_peer = self.peers.values().any(|p| p.ready());
         let startup = self.holding_startup_for_peers();
+        let playing = self.playback.playing();
         for key in keys {
             let Some(fingerprint) = self.content.as_ref().and_then(|c| c.fingerprint(key)) else {
                 continue;
@@ -163,9 +168,9 @@ impl Engine {
             };
             let ahead = ttd.is_some_and(|t| t >= 0 && t <= self.cfg.p2p_window_ms as i64);
             let p2p_ok = self.cfg.p2p && self.cfg.download;
-            // A startup request waits for what its first peers hold.
-            let can_seed =
-                self.cfg.p2p && any_peer && !(startup && requested) && self.should_seed(key, ttd);
+            // Only a viewer that plays seeds (see `should_seed`): this also
+            // leaves a held startup request to what its first peers hold.
+            let can_seed = self.cfg.p2p && any_peer && playing && self.should_seed(key, ttd);
             if !requested && !ahead && !can_seed {
                 continue;
             }

@@ -1546,6 +1546,36 @@ fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
     );
 }
 
+#[test]
+fn a_viewer_seeds_new_segments_only_once_it_plays() {
+    let mut r = Rig::new(Config::default());
+    r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: false,
+    });
+    // Its one peer plays another level, so it ranks first for ours.
+    let conn = r.connect(remote(1));
+    r.peer_says(
+        conn,
+        Message::Have {
+            stream: identity::stream_id("main/1"),
+            added: vec![16],
+            removed: vec![],
+        },
+    );
+    let mut out = r.input(Input::Playlist(playlist(10..17)));
+    out.extend(r.advance(1_000));
+    assert!(
+        fetches(&out).is_empty(),
+        "still starting: the swarm brings them, or hls.js loads them: {out:?}"
+    );
+    let out = r.input(Input::Playback {
+        position_ms: 22_000,
+        playing: true,
+    });
+    assert!(prefetch_of(&out, 11).is_some(), "playing: {out:?}");
+}
+
 /// A page that checks peers' segments, playing from segment 10 with
 /// segments 11 to 29 ahead, none seeded by this node.
 fn checking_viewer() -> Rig {
