@@ -106,7 +106,13 @@ impl Node {
     /// Leaves the swarm: the engine's goodbyes go out before the sockets close.
     async fn shutdown(&mut self) {
         self.engine.close(self.clock.now());
-        self.drain_outputs();
+        // The requests close hands back are the player's last; a viewer
+        // that is leaving plays nothing more, so it loads none of them.
+        while let Some(out) = self.engine.poll_output() {
+            if !matches!(out, Output::LoadOverHttp { .. }) {
+                self.execute(out);
+            }
+        }
         tokio::join!(self.trackers.close_all(), self.peers.close_all());
         for (_, task) in self.prefetches.drain() {
             task.abort();

@@ -231,7 +231,10 @@ impl Engine {
     pub fn close(&mut self, now: Millis) {
         self.now = self.now.max(now);
         self.signalling.stop(&self.peer_id, &mut self.out);
-        self.drop_peers_and_downloads();
+        // Downloads before peers: a peer dropped mid-transfer would move the
+        // segment to HTTP, a fetch started only to be aborted.
+        self.abort_downloads();
+        self.drop_peers();
         for req in self.requests.keys_where(|r| !r.handed) {
             self.out.push_back(Output::LoadOverHttp { req });
         }
@@ -294,7 +297,10 @@ impl Engine {
         let key = identity::swarm_key(&p.manifest_url, self.cfg.swarm_id.as_deref()).to_owned();
         if self.content.as_ref().is_none_or(|c| c.key != key) {
             // New content (the first playlist, or another manifest): start afresh.
-            self.drop_peers_and_downloads();
+            // Peers before downloads: requests their transfers served go
+            // to hls.js's loader.
+            self.drop_peers();
+            self.abort_downloads();
             self.store.clear();
             self.claims.clear();
             let content = Content::new(key, self.cfg.swarm_id.is_some());
@@ -516,11 +522,15 @@ impl Engine {
         }
     }
 
-    /// Closes every connection and aborts every fetch.
-    fn drop_peers_and_downloads(&mut self) {
+    /// Closes every connection; its transfers move to HTTP.
+    fn drop_peers(&mut self) {
         for conn in self.peers.key_list() {
             self.drop_peer(conn, true);
         }
+    }
+
+    /// Forgets every transfer and aborts every fetch.
+    fn abort_downloads(&mut self) {
         for (_, d) in std::mem::take(&mut self.downloads) {
             if let Some(fetch) = d.fetch() {
                 self.out.push_back(Output::HttpAbort { fetch });

@@ -900,6 +900,23 @@ fn close_hands_pending_requests_to_hls_and_leaves_nothing_running() {
 }
 
 #[test]
+fn close_starts_no_fetch_for_a_transfer_it_cuts() {
+    let mut r = Rig::new(not_a_seeder());
+    r.input(Input::Playback {
+        position_ms: 26_000,
+        playing: false,
+    });
+    let conn = r.connect(remote(1));
+    // Segment 14, 2 s ahead, comes from the peer, unrequested yet.
+    let out = r.peer_says(conn, have(vec![14]));
+    assert!(asked_of(&out, conn).iter().any(|&(_, sn)| sn == 14));
+    r.e.close(r.now);
+    let out = r.drain();
+    assert!(fetches(&out).is_empty(), "{out:?}");
+    assert!(out.contains_close(conn));
+}
+
+#[test]
 fn a_second_handshake_is_a_protocol_violation() {
     let mut r = Rig::new(Config::default());
     let conn = r.connect(*b"-SC0100-remoteremote");
