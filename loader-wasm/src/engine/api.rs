@@ -418,7 +418,9 @@ pub struct StatsSnapshot {
     pub segments_p2p: u64,
     /// Requests answered after the segment's playback deadline had passed.
     pub late_deliveries: u64,
-    /// Segments refetched because a peer timed out, left or sent bad data.
+    /// Requested segments refetched (over HTTP, or from another peer when
+    /// one that left had time to spare) because a peer timed out, left or
+    /// sent bad data.
     pub p2p_fallbacks: u64,
     /// Currently connected peers.
     pub peers: Vec<PeerStats>,

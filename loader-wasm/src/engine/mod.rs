@@ -499,8 +499,8 @@ impl Engine {
         }
     }
 
-    /// Forgets a peer; its downloads move to HTTP. `close` asks the shell to
-    /// close the connection (not needed when it reported the close).
+    /// Forgets a peer. `close`: we drop it, and ask the shell to close the
+    /// connection; otherwise the shell reported it closed.
     fn drop_peer(&mut self, conn: ConnId, close: bool) {
         let Some(peer) = self.peers.remove(&conn) else {
             return;
@@ -517,8 +517,20 @@ impl Engine {
         if self.peers.is_empty() {
             self.signalling.lost_last_peer();
         }
+        // A peer that left did nothing wrong: while a segment it was sending
+        // is still outside the urgent window, another holder may bring it
+        // (the scheduler picks again, HTTP if none). One we drop goes to HTTP.
+        let window = self.cfg.http_window_ms as i64;
         for key in self.downloads.keys_where(|d| d.peer() == Some(conn)) {
-            self.fallback_to_http(key);
+            let due = self.time_to_deadline(key).is_none_or(|t| t <= window);
+            if close || due {
+                self.fallback_to_http(key);
+            } else {
+                if self.requested(key) {
+                    self.stats.p2p_fallbacks += 1;
+                }
+                self.abort_download(key);
+            }
         }
     }
 

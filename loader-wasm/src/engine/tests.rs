@@ -616,6 +616,40 @@ fn silent_peer(partial: usize) -> (Rig, ConnId, Vec<Output>) {
     (r, conn, out)
 }
 
+/// hls.js asked for segment 14 at `position_ms`, and a peer is sending it.
+fn receiving_14(position_ms: Millis, playing: bool) -> (Rig, ConnId) {
+    let mut r = Rig::new(not_a_seeder());
+    r.input(Input::Playback {
+        position_ms,
+        playing,
+    });
+    let conn = r.connect(remote(1));
+    let mut out = r.peer_says(conn, have(vec![14]));
+    out.extend(r.request(1, 14));
+    assert!(asked_of(&out, conn).iter().any(|&(_, sn)| sn == 14));
+    (r, conn)
+}
+
+#[test]
+fn a_peer_that_leaves_mid_transfer_with_time_to_spare_is_replaced_by_another_holder() {
+    let (mut r, first) = receiving_14(22_000, false);
+    let second = r.connect(remote(2));
+    r.peer_says(second, have(vec![14]));
+    // Segment 14 plays in 6 s: its channel closing is no reason for HTTP.
+    let out = r.input(Input::ChannelClosed { conn: first });
+    assert!(handed(&out).is_empty(), "{out:?}");
+    assert!(asked_of(&out, second).iter().any(|&(_, sn)| sn == 14));
+    assert_eq!(r.e.stats().p2p_fallbacks, 1);
+}
+
+#[test]
+fn a_peer_that_leaves_mid_transfer_inside_the_http_window_sends_it_to_hls() {
+    let (mut r, first) = receiving_14(25_000, true);
+    r.advance(1_100);
+    let out = r.input(Input::ChannelClosed { conn: first });
+    assert_eq!(handed(&out), vec![RequestId(1)]);
+}
+
 #[test]
 fn a_silent_peer_is_abandoned_and_hls_loads_the_whole_segment() {
     let (mut r, conn, out) = silent_peer(16_000);
