@@ -23,7 +23,8 @@
 // every fragment they receive is checked against the origin's bytes.
 //
 // --publish also copies the results to bench/swarm/results/native-latest.*
-// (native-vod-latest.* with --vod, -seeder before `-latest` with --seeder).
+// (native-vod-latest.* with --vod; -seeder, -sync<N> for a --live-sync other
+// than 3 and -startup-wait for a --startup-wait above 0 go before `-latest`).
 import os from "node:os";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -247,7 +248,13 @@ try {
   await source.stack.stop();
 }
 
-const variant = `${opts.vod ? "-vod" : ""}${opts.seeder ? "-seeder" : ""}`;
+// Runs away from the defaults publish under their own names.
+const variant = [
+  opts.vod ? "-vod" : "",
+  opts.seeder ? "-seeder" : "",
+  opts.liveSync !== 3 ? `-sync${opts.liveSync}` : "",
+  opts.startupWaitS > 0 ? "-startup-wait" : "",
+].join("");
 const name = `swarm-native${variant}`;
 await mkdir(args.out, { recursive: true });
 const files = Object.fromEntries(["json", "md", "png"].map((ext) => [ext, path.join(args.out, `${name}.${ext}`)]));
