@@ -517,19 +517,11 @@ impl Engine {
         if self.peers.is_empty() {
             self.signalling.lost_last_peer();
         }
-        // A peer that left did nothing wrong: while a segment it was sending
-        // is still outside the urgent window, another holder may bring it
-        // (the scheduler picks again, HTTP if none). One we drop goes to HTTP.
-        let window = self.cfg.http_window_ms as i64;
         for key in self.downloads.keys_where(|d| d.peer() == Some(conn)) {
-            let due = self.time_to_deadline(key).is_none_or(|t| t <= window);
-            if close || due {
+            if close {
                 self.fallback_to_http(key);
             } else {
-                if self.requested(key) {
-                    self.stats.p2p_fallbacks += 1;
-                }
-                self.abort_download(key);
+                self.sender_left(key);
             }
         }
     }

@@ -70,12 +70,15 @@ impl Engine {
         holders.last().map(|h| h.0)
     }
 
-    /// Should we fetch segment `key` over HTTP for the swarm? Asked only
-    /// while playback advances: a viewer still starting knows too few peers
-    /// to rank itself (its first peer alone makes it first one time in two),
+    /// Should we fetch segment `key` over HTTP for the swarm? Only while
+    /// playback advances: a viewer still starting knows too few peers to
+    /// rank itself (its first peer alone makes it first one time in two),
     /// so joiners would each fetch the newest segments the swarm was about
     /// to share; and a paused or stalled one needs its bandwidth for itself.
     fn should_seed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
+        if !self.playback.playing() {
+            return false;
+        }
         let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
             return false;
         };
@@ -150,7 +153,6 @@ impl Engine {
         }
         let any_peer = self.peers.values().any(|p| p.ready());
         let startup = self.holding_startup_for_peers();
-        let playing = self.playback.playing();
         for key in keys {
             let Some(fingerprint) = self.content.as_ref().and_then(|c| c.fingerprint(key)) else {
                 continue;
@@ -170,7 +172,7 @@ impl Engine {
             let p2p_ok = self.cfg.p2p && self.cfg.download;
             // Only a viewer that plays seeds (see `should_seed`): this also
             // leaves a held startup request to what its first peers hold.
-            let can_seed = self.cfg.p2p && any_peer && playing && self.should_seed(key, ttd);
+            let can_seed = self.cfg.p2p && any_peer && self.should_seed(key, ttd);
             if !requested && !ahead && !can_seed {
                 continue;
             }

@@ -173,6 +173,21 @@ impl Engine {
         }
     }
 
+    /// The peer sending `key` left; it did nothing wrong. Outside the urgent
+    /// window another holder may still bring it (the scheduler picks again,
+    /// HTTP if none); inside it, HTTP as for any failed transfer.
+    pub(super) fn sender_left(&mut self, key: SegmentKey) {
+        let window = self.cfg.http_window_ms as i64;
+        if self.time_to_deadline(key).is_none_or(|t| t <= window) {
+            self.fallback_to_http(key);
+            return;
+        }
+        if self.requested(key) {
+            self.stats.p2p_fallbacks += 1;
+        }
+        self.abort_download(key);
+    }
+
     /// Leaves a peer too slow to deliver `key` before the urgent window;
     /// its measured speed makes the scheduler prefer other holders.
     pub(super) fn leave_slow_peer(&mut self, key: SegmentKey) {
