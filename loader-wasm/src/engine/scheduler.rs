@@ -71,12 +71,13 @@ impl Engine {
     }
 
     /// Should we fetch segment `key` over HTTP for the swarm? Only while
-    /// playback advances: a viewer still starting knows too few peers to
-    /// rank itself (its first peer alone makes it first one time in two),
+    /// playback advances, and once our first peers have had time to come: a
+    /// joiner knows too few peers to rank itself (its first peer alone makes
+    /// it first one time in two) and missed the claims sent before it came,
     /// so joiners would each fetch the newest segments the swarm was about
-    /// to share; and a paused or stalled one needs its bandwidth for itself.
+    /// to share; and a paused or stalled viewer needs its bandwidth for itself.
     fn should_seed(&self, key: SegmentKey, ttd: Option<i64>) -> bool {
-        if !self.playback.playing() {
+        if !self.playback.playing() || self.signalling.finding_first_peers(self.now) {
             return false;
         }
         let Some(stream) = self.content.as_ref().and_then(|c| c.stream(key.stream)) else {
@@ -212,12 +213,14 @@ impl Engine {
         }
     }
 
-    /// Abandons silent or too-slow peers and stalled HTTP fetches. A peer
-    /// that would finish inside the urgent window is left early, for a
-    /// faster holder (or HTTP, should none come in time); one that would
-    /// finish after the deadline, with half the window left, for HTTP.
-    /// With download off, every transfer from a peer goes to HTTP. While
-    /// startup waits for peers, only silence counts.
+    /// Abandons silent or too-slow peers and stalled HTTP fetches. While
+    /// another peer may still be asked, one that would finish inside the
+    /// urgent window is left early, for a faster holder (or HTTP, should
+    /// none come in time). After that, leaving it means HTTP: it is kept
+    /// while it would finish a quarter window before the deadline, and
+    /// always left for HTTP if it would finish after the deadline with half
+    /// the window left. With download off, every transfer from a peer goes
+    /// to HTTP. While startup waits for peers, only silence counts.
     pub(super) fn check_stalls(&mut self) {
         let (mut to_http, mut reroute, mut dead_http) = (Vec::new(), Vec::new(), Vec::new());
         let startup = self.holding_startup_for_peers();
@@ -230,12 +233,16 @@ impl Engine {
                         |margin: i64| ttd.is_some_and(|t| !d.finishes_within(t - margin, self.now));
                     let window = self.cfg.http_window_ms as i64;
                     let near = ttd.is_some_and(|t| t < window / 2);
+                    // `schedule` asks no peer this close to the deadline.
+                    let last_peer = ttd.is_some_and(|t| t <= self.cfg.peer_timeout_ms as i64);
+                    let judged = !startup && d.rate_known(self.now);
                     if !self.cfg.download
                         || silent >= self.cfg.peer_timeout_ms
                         || (!startup && near && late(0))
+                        || (judged && last_peer && late(window / 4))
                     {
                         to_http.push(key);
-                    } else if !startup && d.rate_known(self.now) && late(window / 2) {
+                    } else if judged && !last_peer && late(window / 2) {
                         reroute.push(key);
                     }
                 }

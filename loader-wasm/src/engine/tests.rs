@@ -1516,19 +1516,26 @@ fn a_refused_request_goes_to_another_holder() {
         .any(|m| matches!(m, Message::Request { segment: 14, .. })));
 }
 
-#[test]
-fn a_peer_too_slow_for_the_deadline_is_left_for_a_faster_holder() {
+/// A viewer playing from `position_ms` that asked its one peer for
+/// segment 14 (at 28 s), hls.js waiting for it: the rig, the peer, the request.
+fn asked_a_peer_for_14(position_ms: Millis) -> (Rig, ConnId, u32) {
     let mut r = Rig::new(not_a_seeder());
     r.input(Input::Playback {
-        position_ms: 24_000,
+        position_ms,
         playing: true,
     });
-    let slow = r.connect(remote(1));
-    let mut out = r.peer_says(slow, have(vec![14]));
+    let conn = r.connect(remote(1));
+    let mut out = r.peer_says(conn, have(vec![14]));
     out.extend(r.request(1, 14));
-    let Some(Message::Request { req, .. }) = sent(&out, slow).pop() else {
+    let Some(Message::Request { req, .. }) = sent(&out, conn).pop() else {
         panic!("expected a P2P request: {out:?}")
     };
+    (r, conn, req)
+}
+
+#[test]
+fn a_peer_too_slow_for_the_deadline_is_left_for_a_faster_holder() {
+    let (mut r, slow, req) = asked_a_peer_for_14(24_000);
     // 1 kB every 100 ms: 40 kB would take 4 s, past the 2 s urgent window.
     let mut cancelled = false;
     for i in 0..10u64 {
@@ -1563,6 +1570,31 @@ fn a_peer_too_slow_for_the_deadline_is_left_for_a_faster_holder() {
 }
 
 #[test]
+fn a_peer_that_finishes_well_before_the_deadline_is_kept_once_no_other_can_be_asked() {
+    // 1.6 s before segment 14 plays: just enough to ask a peer.
+    let (mut r, conn, req) = asked_a_peer_for_14(26_400);
+    // 4 kB every 100 ms: done 1 s after its first byte, 0.6 s before the
+    // deadline, though inside the last half of the urgent window.
+    let mut out = Vec::new();
+    for i in 0..10u64 {
+        let at = i as usize * 4_000;
+        out.extend(r.peer_says(
+            conn,
+            Message::Data {
+                req,
+                offset: at as u64,
+                total: 40_000,
+                bytes: body(14)[at..at + 4_000].to_vec(),
+            },
+        ));
+        out.extend(r.advance(100));
+    }
+    assert!(!sent(&out, conn).contains(&Message::Cancel { req }), "kept");
+    assert!(handed(&out).is_empty(), "HTTP was not needed: {out:?}");
+    assert_eq!(r.e.stats().p2p_down, 40_000, "delivered from the peer");
+}
+
+#[test]
 fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
     // Seeding on (the default window): alone, this viewer would prefetch.
     let mut r = Rig::new(Config::default());
@@ -1585,7 +1617,7 @@ fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
     out.extend(r.peer_says(conn, fetching));
     out.extend(r.advance(3_500));
     assert!(
-        fetches(&out).is_empty(),
+        prefetch_of(&out, 14).is_none(),
         "no prefetch for the swarm: {out:?}"
     );
     assert!(handed(&out).is_empty(), "waits while 2.5 s remain");
@@ -1598,7 +1630,7 @@ fn a_viewer_beside_a_seeder_leaves_new_segments_to_it_until_the_http_window() {
 }
 
 #[test]
-fn a_viewer_seeds_new_segments_only_once_it_plays() {
+fn a_viewer_seeds_new_segments_only_once_it_plays_and_its_first_peers_had_time_to_come() {
     let mut r = Rig::new(Config::default());
     r.input(Input::Playback {
         position_ms: 22_000,
@@ -1620,11 +1652,16 @@ fn a_viewer_seeds_new_segments_only_once_it_plays() {
         fetches(&out).is_empty(),
         "still starting: the swarm brings them, or hls.js loads them: {out:?}"
     );
-    let out = r.input(Input::Playback {
+    let mut out = r.input(Input::Playback {
         position_ms: 22_000,
         playing: true,
     });
-    assert!(prefetch_of(&out, 11).is_some(), "playing: {out:?}");
+    assert!(
+        fetches(&out).is_empty(),
+        "its first peers may still come with their haves and claims: {out:?}"
+    );
+    out.extend(r.advance(2_000));
+    assert!(!fetches(&out).is_empty(), "playing, settled: {out:?}");
 }
 
 /// A page that checks peers' segments, playing from segment 10 with
