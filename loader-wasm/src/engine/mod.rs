@@ -274,10 +274,12 @@ impl Engine {
     /// Time-driven work after every input: signalling, stalls, scheduling.
     fn step(&mut self) {
         if self.cfg.p2p && self.content.is_some() {
-            let ready = self.peers.len();
+            // Every open channel takes a place among `max_peers`, its
+            // handshake done or not.
+            let connected = self.peers.len();
             self.signalling.tick(
                 self.now,
-                ready,
+                connected,
                 &self.peer_id,
                 &self.stats,
                 &self.cfg,
