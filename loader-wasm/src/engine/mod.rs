@@ -231,8 +231,6 @@ impl Engine {
     pub fn close(&mut self, now: Millis) {
         self.now = self.now.max(now);
         self.signalling.stop(&self.peer_id, &mut self.out);
-        // Downloads before peers: a peer dropped mid-transfer would move the
-        // segment to HTTP, a fetch started only to be aborted.
         self.abort_downloads();
         self.drop_peers();
         for req in self.requests.keys_where(|r| !r.handed) {
@@ -299,10 +297,8 @@ impl Engine {
         let key = identity::swarm_key(&p.manifest_url, self.cfg.swarm_id.as_deref()).to_owned();
         if self.content.as_ref().is_none_or(|c| c.key != key) {
             // New content (the first playlist, or another manifest): start afresh.
-            // Peers before downloads: requests their transfers served go
-            // to hls.js's loader.
-            self.drop_peers();
             self.abort_downloads();
+            self.drop_peers();
             self.store.clear();
             self.claims.clear();
             let content = Content::new(key, self.cfg.swarm_id.is_some());
@@ -528,19 +524,23 @@ impl Engine {
         }
     }
 
-    /// Closes every connection; its transfers move to HTTP.
+    /// Closes every connection.
     fn drop_peers(&mut self) {
         for conn in self.peers.key_list() {
             self.drop_peer(conn, true);
         }
     }
 
-    /// Forgets every transfer and aborts every fetch.
+    /// Forgets every transfer and aborts every fetch; requests waiting for
+    /// one go to hls.js's loader. Called before dropping every peer (whose
+    /// transfers would otherwise each go to HTTP, unrequested ones as
+    /// fetches started only to be aborted), so peers get no `Cancel`.
     fn abort_downloads(&mut self) {
-        for (_, d) in std::mem::take(&mut self.downloads) {
+        for (key, d) in std::mem::take(&mut self.downloads) {
             if let Some(fetch) = d.fetch() {
                 self.out.push_back(Output::HttpAbort { fetch });
             }
+            self.hand_to_http(key);
         }
     }
 

@@ -42,6 +42,12 @@ impl Engine {
         self.claims.worth_waiting(key, self.now, slack)
     }
 
+    /// Whether a segment due in `ttd` is still worth asking a peer for:
+    /// one that went silent would be noticed with time left for HTTP.
+    fn time_for_a_peer(&self, ttd: Option<i64>) -> bool {
+        ttd.is_none_or(|t| t > self.cfg.peer_timeout_ms as i64)
+    }
+
     /// Whether `p` may be asked for one more segment (see [`Peer::may_ask`]):
     /// a segment it sent awaits the page's check until playback reaches it
     /// (if evicted unchecked, or skipped, it is never checked).
@@ -182,9 +188,7 @@ impl Engine {
                 .values()
                 .filter(|d| d.peer().is_some())
                 .count();
-            if p2p_ok
-                && p2p_busy < self.cfg.p2p_downloads
-                && (startup || ttd.is_none_or(|t| t > self.cfg.peer_timeout_ms as i64))
+            if p2p_ok && p2p_busy < self.cfg.p2p_downloads && (startup || self.time_for_a_peer(ttd))
             {
                 if let Some(conn) = self.pick_peer(key) {
                     self.start_p2p(key, conn);
@@ -233,8 +237,8 @@ impl Engine {
                         |margin: i64| ttd.is_some_and(|t| !d.finishes_within(t - margin, self.now));
                     let window = self.cfg.http_window_ms as i64;
                     let near = ttd.is_some_and(|t| t < window / 2);
-                    // `schedule` asks no peer this close to the deadline.
-                    let last_peer = ttd.is_some_and(|t| t <= self.cfg.peer_timeout_ms as i64);
+                    // `schedule` would ask no other peer: leaving means HTTP.
+                    let last_peer = !self.time_for_a_peer(ttd);
                     let judged = !startup && d.rate_known(self.now);
                     if !self.cfg.download
                         || silent >= self.cfg.peer_timeout_ms

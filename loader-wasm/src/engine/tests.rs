@@ -933,20 +933,44 @@ fn close_hands_pending_requests_to_hls_and_leaves_nothing_running() {
     assert_eq!(r.e.poll_timeout(), None);
 }
 
-#[test]
-fn close_starts_no_fetch_for_a_transfer_it_cuts() {
+/// Paused at 26 s, receiving from its one peer segment 14 (due in 2 s,
+/// unrequested) and, when `request_15`, segment 15 for hls.js's request 1.
+fn receiving_near_the_deadline(request_15: bool) -> (Rig, ConnId) {
     let mut r = Rig::new(not_a_seeder());
     r.input(Input::Playback {
         position_ms: 26_000,
         playing: false,
     });
     let conn = r.connect(remote(1));
-    // Segment 14, 2 s ahead, comes from the peer, unrequested yet.
-    let out = r.peer_says(conn, have(vec![14]));
-    assert!(asked_of(&out, conn).iter().any(|&(_, sn)| sn == 14));
+    let mut out = r.peer_says(conn, have(vec![14, 15]));
+    let mut want = vec![14];
+    if request_15 {
+        out.extend(r.request(1, 15));
+        want.push(15);
+    }
+    let asked = asked_of(&out, conn);
+    assert!(want.iter().all(|sn| asked.iter().any(|&(_, a)| a == *sn)));
+    (r, conn)
+}
+
+#[test]
+fn close_starts_no_fetch_for_a_transfer_it_cuts() {
+    let (mut r, conn) = receiving_near_the_deadline(false);
     r.e.close(r.now);
     let out = r.drain();
     assert!(fetches(&out).is_empty(), "{out:?}");
+    assert!(out.contains_close(conn));
+}
+
+#[test]
+fn another_manifest_hands_waiting_requests_to_hls_and_fetches_nothing() {
+    let (mut r, conn) = receiving_near_the_deadline(true);
+    let out = r.input(Input::Playlist(Playlist {
+        manifest_url: "http://o/other.m3u8".into(),
+        ..playlist(10..16)
+    }));
+    assert!(fetches(&out).is_empty(), "{out:?}");
+    assert_eq!(handed(&out), vec![RequestId(1)]);
     assert!(out.contains_close(conn));
 }
 
