@@ -36,6 +36,12 @@ const publishedDigest = (frag) => {
 };
 
 
+// The hls.js error details that blame a fragment's bytes. Others name no
+// fault in them: bufferAppendNoProgress, for one, comes when a busy page
+// appends a fragment whose time range is buffered already, and punishing its
+// peer for that cut healthy pages off the swarm.
+const BAD_BYTES_ERRORS = new Set(["fragParsingError", "fragDecryptError", "bufferAppendError"]);
+
 // The SegmentInfo of an hls.js loader context.
 const segmentInfo = ({ url, frag }) => ({ url, sn: frag?.sn, level: frag?.level, type: frag?.type });
 
@@ -307,7 +313,7 @@ export class Swarmcast extends EventTarget {
     // origin's digest, when the origin is to blame), and the retry is HTTP's.
     this.#on("hlsError", (_, { frag, details }) => {
       const id = this.#fromPeers.get(frag);
-      if (!(id >= 0 && /Pars|Append|Decrypt/.test(details))) return;
+      if (!(id >= 0 && BAD_BYTES_ERRORS.has(details))) return;
       this.#fromPeers.set(frag, -1);
       if (id) this.#call(() => (this.#node?.reject(id), this.#node?.abort(id)));
     });

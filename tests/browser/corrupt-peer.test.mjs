@@ -105,7 +105,8 @@ test("(d) published digests catch corrupted P2P data without any hook", { timeou
 test("(e) without any check, a peer fragment hls.js cannot parse is dropped and retried over HTTP", { timeout: 120_000 }, async (t) => {
   const opts = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] }, integrity: "off" };
   const { liar, victim } = await liarAndVictim(t, stack, { opts, record: true });
-  const unusable = () => window.player.hlsErrors.filter((e) => /Pars|Append/.test(e.details) && e.sn !== undefined);
+  const unusable = () =>
+    window.player.hlsErrors.filter((e) => ["fragParsingError", "bufferAppendError"].includes(e.details) && e.sn !== undefined);
   await victim.page
     .waitForFunction((f) => eval(f)().length > 0, unusable.toString(), { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
     .catch((e) => explain(e, liar, victim));
@@ -123,4 +124,46 @@ test("(e) without any check, a peer fragment hls.js cannot parse is dropped and 
   const last = errors.map((e) => records.findLast((r) => !r.init && r.sn === e.sn && r.level === e.level));
   assert.ok(last.every(Boolean), "each refused fragment was loaded again");
   assert.deepEqual(await compareWithOrigin(last, new OriginDigests()), { differences: [], unverifiable: [] });
+});
+
+// hls.js reports some errors on a fragment that blame no bytes: a busy page
+// appending a fragment whose time range is buffered already gets
+// bufferAppendNoProgress. Once, that cost honest peers their place.
+test("(f) an hls.js error that blames no bytes keeps the peer that sent the fragment", { timeout: 120_000 }, async (t) => {
+  const opts = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] }, integrity: "off" };
+  const src = `${stack.origin.url}/master.m3u8`;
+  const sender = await openPlayer(browser.browser, stack.origin.url, { src, opts });
+  t.after(() => sender.close());
+  await sender.page.waitForFunction(() => window.player.fragsLoaded >= 10, null, { timeout: 30_000, polling: 250 });
+  const receiver = await openPlayer(browser.browser, stack.origin.url, { src, opts });
+  t.after(() => receiver.close());
+  const fromPeer = () => window.player.events.some((e) => e.type === "segmentloaded" && e.detail.source === "p2p");
+  await receiver.page
+    .waitForFunction((f) => eval(f)(), fromPeer.toString(), { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
+    .catch((e) => explain(e, sender, receiver));
+
+  // hls.js's own error, on the very fragment object the peer's bytes went to.
+  const blamed = await receiver.page.evaluate(() => {
+    const { hls } = window.player;
+    const d = window.player.events.find((e) => e.type === "segmentloaded" && e.detail.source === "p2p").detail;
+    const playlist = hls.levels[d.level].details;
+    const frag = playlist.fragments[d.sn - playlist.startSN];
+    hls.trigger("hlsError", {
+      type: "mediaError",
+      details: "bufferAppendNoProgress",
+      fatal: false,
+      frag,
+      parent: frag.type,
+      error: new Error("Fragment append did not increase buffered coverage (1)"),
+    });
+    return { sn: frag.sn, level: frag.level };
+  });
+  const before = (await receiver.snapshot()).stats.p2pBytes;
+  await receiver.waitForProgress(4, 30_000);
+  const s = await receiver.snapshot();
+  t.diagnostic(`blamed ${JSON.stringify(blamed)}; stats ${JSON.stringify(s.stats)}`);
+  assert.equal(s.eventCounts.peerclose ?? 0, 0, "the peer stays connected");
+  assert.equal(s.stats.rejectedBytes, 0, "nothing it sent was refused");
+  assert.equal(s.stats.p2pFallbacks, 0, "no segment of it went back to HTTP");
+  assert.ok(s.stats.p2pBytes >= before && before > 0, "what it sent still counts as P2P");
 });

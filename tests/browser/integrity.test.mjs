@@ -148,7 +148,10 @@ async function runCase(t, c) {
       if (p.unverifiable.length) fail(`${p.unverifiable.length} fragments not checked (origin: ${p.unverifiable[0].error})`);
       if (s.fatal.length) fail(`fatal hls.js errors: ${s.fatal.map((e) => e.details).join(", ")}`);
       for (const problem of p.role.expect?.(p.records) ?? []) fail(problem);
-      if (i > 0 && !(s.p2pBytes > 0)) fail("no bytes from peers");
+      if (i > 0 && !(s.p2pBytes > 0)) {
+        fail("no bytes from peers");
+        for (const line of await p.peerTimeline()) t.diagnostic(`  ${line}`);
+      }
       if (i > 0 && c.audio && !(s.audio.p2p > 0)) fail("no audio bytes from peers");
     }
     assert.deepEqual(failures, [], `${c.name}:\n${failures.join("\n")}`);
@@ -176,6 +179,25 @@ class CheckedPage {
     const { differences, unverifiable } = await compareWithOrigin(fresh, digests, FOLDERS);
     this.differences.push(...differences);
     this.unverifiable.push(...unverifiable);
+  }
+
+  /** Its stats and hls.js errors, when its peers came and went, and where each of its segments came from (ms since its first event). */
+  async peerTimeline() {
+    const events = await this.player.events();
+    const t0 = events[0]?.t ?? 0;
+    const line = ({ type, detail: d, t }) => {
+      const when = `${Math.round(t - t0)} ms`;
+      if (type === "segmentloaded") return `${when} ${d.type ?? "main"} sn ${d.sn} from ${d.source}`;
+      if (type.startsWith("peer")) return `${when} ${type} ${String(d.id).slice(-8)}`;
+      return `${when} ${type} ${JSON.stringify(d)}`;
+    };
+    const { stats } = await this.player.snapshot();
+    const errors = await this.player.page.evaluate(() => window.player.hlsErrors);
+    return [
+      `stats: ${JSON.stringify({ ...stats, peers: undefined })}`,
+      ...errors.map((e) => `hls.js error ${e.details} (${e.type}) sn ${e.sn} level ${e.level}: ${e.message.split("\n")[0]}`),
+      ...events.map(line),
+    ];
   }
 
   /** Counts by fragment type, swarmcast's bytes by source, and audio's P2P share. */
