@@ -36,11 +36,14 @@ const publishedDigest = (frag) => {
 };
 
 
-// The hls.js error details that blame a fragment's bytes. Others name no
-// fault in them: bufferAppendNoProgress, for one, comes when a busy page
-// appends a fragment whose time range is buffered already, and punishing its
-// peer for that cut healthy pages off the swarm.
-const BAD_BYTES_ERRORS = new Set(["fragParsingError", "fragDecryptError", "bufferAppendError"]);
+// Whether an hls.js error blames a fragment's bytes: it could not parse,
+// decrypt or append them. Others name no fault in them: bufferAppendNoProgress
+// comes when a busy page appends a fragment whose time range is buffered
+// already (punishing its peer for that cut healthy pages off the swarm), and
+// an append cut short by detachMedia() fails with HlsJsTrackRemovedError.
+const blamesBytes = (details, error) =>
+  ["fragParsingError", "fragDecryptError", "bufferAppendError"].includes(details) &&
+  error?.name !== "HlsJsTrackRemovedError";
 
 // The SegmentInfo of an hls.js loader context.
 const segmentInfo = ({ url, frag }) => ({ url, sn: frag?.sn, level: frag?.level, type: frag?.type });
@@ -311,9 +314,9 @@ export class Swarmcast extends EventTarget {
     // hls.js could not parse, decrypt or append what a peer delivered: the
     // engine forgets those bytes and that peer (unless they matched the
     // origin's digest, when the origin is to blame), and the retry is HTTP's.
-    this.#on("hlsError", (_, { frag, details }) => {
+    this.#on("hlsError", (_, { frag, details, error }) => {
       const id = this.#fromPeers.get(frag);
-      if (!(id >= 0 && BAD_BYTES_ERRORS.has(details))) return;
+      if (!(id >= 0 && blamesBytes(details, error))) return;
       this.#fromPeers.set(frag, -1);
       if (id) this.#call(() => (this.#node?.reject(id), this.#node?.abort(id)));
     });

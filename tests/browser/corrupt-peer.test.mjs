@@ -128,8 +128,10 @@ test("(e) without any check, a peer fragment hls.js cannot parse is dropped and 
 
 // hls.js reports some errors on a fragment that blame no bytes: a busy page
 // appending a fragment whose time range is buffered already gets
-// bufferAppendNoProgress. Once, that cost honest peers their place.
-test("(f) an hls.js error that blames no bytes keeps the peer that sent the fragment", { timeout: 120_000 }, async (t) => {
+// bufferAppendNoProgress (once, that cost honest peers their place), and an
+// append cut short by detachMedia() a bufferAppendError named
+// HlsJsTrackRemovedError.
+test("(f) hls.js errors that blame no bytes keep the peer that sent the fragment", { timeout: 120_000 }, async (t) => {
   const opts = { trackers: [stack.tracker.url], rtcConfig: { iceServers: [] }, integrity: "off" };
   const src = `${stack.origin.url}/master.m3u8`;
   const sender = await openPlayer(browser.browser, stack.origin.url, { src, opts });
@@ -142,20 +144,17 @@ test("(f) an hls.js error that blames no bytes keeps the peer that sent the frag
     .waitForFunction((f) => eval(f)(), fromPeer.toString(), { timeout: REFUSAL_TIMEOUT_MS, polling: 250 })
     .catch((e) => explain(e, sender, receiver));
 
-  // hls.js's own error, on the very fragment object the peer's bytes went to.
+  // Both errors as hls.js raises them, on the very fragment object the peer's bytes went to.
   const blamed = await receiver.page.evaluate(() => {
     const { hls } = window.player;
     const d = window.player.events.find((e) => e.type === "segmentloaded" && e.detail.source === "p2p").detail;
     const playlist = hls.levels[d.level].details;
     const frag = playlist.fragments[d.sn - playlist.startSN];
-    hls.trigger("hlsError", {
-      type: "mediaError",
-      details: "bufferAppendNoProgress",
-      fatal: false,
-      frag,
-      parent: frag.type,
-      error: new Error("Fragment append did not increase buffered coverage (1)"),
-    });
+    const raise = (details, error, extra) =>
+      hls.trigger("hlsError", { type: "mediaError", details, fatal: false, frag, parent: frag.type, error, ...extra });
+    raise("bufferAppendNoProgress", new Error("Fragment append did not increase buffered coverage (1)"));
+    const removed = Object.assign(new Error("video SourceBuffer removed"), { name: "HlsJsTrackRemovedError" });
+    raise("bufferAppendError", removed, { errorAction: { action: 0, flags: 0, resolved: true } });
     return { sn: frag.sn, level: frag.level };
   });
   const before = (await receiver.snapshot()).stats.p2pBytes;
