@@ -91,16 +91,20 @@ const KINDS = { main: 0, audio: 1, subtitle: 2 };
 
 // A stream's name, the same for every viewer of the content (the engine
 // hashes it). By default its media playlist URL, query and all. With a swarm
-// id, URLs may carry per-viewer tokens, so it is the stream's place and
-// attributes in the master playlist instead.
+// id, URLs may carry per-viewer tokens, so it is the stream's attributes in
+// the master playlist instead; not its index, which differs between browsers
+// that drop levels they cannot decode. Main renditions are named as the
+// engine's main_stream_name names them, which native peers use.
 const streamName = (hls, type, index, url, bySwarmId) => {
   if (!bySwarmId) return `${type} ${url}`;
   if (type === "main") {
     const l = hls.levels?.[index] ?? {};
-    return `main/${index}/${l.bitrate}/${l.width}x${l.height}/${l.attrs?.CODECS ?? ""}`;
+    const a = l.attrs ?? {};
+    return `main/${l.bitrate}/${l.width}x${l.height}/${l.frameRate}/${a["VIDEO-RANGE"] ?? ""}/${a["HDCP-LEVEL"] ?? ""}/${a.CODECS ?? ""}`;
   }
+  // NAME is unique within a group (RFC 8216, 4.3.4.1.1).
   const t = (type === "audio" ? hls.audioTracks : hls.subtitleTracks)?.[index] ?? {};
-  return `${type}/${t.groupId}/${t.name}/${t.lang}/${index}`;
+  return `${type}/${t.groupId}/${t.name}/${t.lang}`;
 };
 
 // How a fragment's byte range is keyed ("" for a whole resource).

@@ -53,6 +53,10 @@ pub struct Config {
     /// WebTorrent tracker URL (ws:// or wss://); repeat or comma-separate for several.
     #[arg(long, env = "SWARMCAST_PEER_TRACKER", value_delimiter = ',')]
     pub tracker: Vec<String>,
+    /// The pages' swarmId, if they set one: joins their swarm whatever URL
+    /// this peer opens, and names streams and segments as they then do.
+    #[arg(long, env = "SWARMCAST_PEER_SWARM_ID")]
+    pub swarm_id: Option<String>,
     /// Peers this process hosts, all on one runtime (viewers: a load test).
     #[arg(long, env = "SWARMCAST_PEER_COUNT", default_value_t = 1)]
     pub count: usize,
@@ -132,6 +136,10 @@ impl Config {
             anyhow::ensure!(ok, "--tracker {url:?} is not a ws:// or wss:// URL");
         }
         anyhow::ensure!(self.count >= 1, "--count must be at least 1");
+        anyhow::ensure!(
+            self.swarm_id.as_ref().is_none_or(|id| !id.is_empty()),
+            "--swarm-id must not be empty"
+        );
         for (flag, v) in [
             ("--upload-mbps", self.upload_mbps),
             ("--download-mbps", self.download_mbps),
@@ -206,6 +214,21 @@ mod tests {
             "http://t",
         ]);
         assert!(config.check().unwrap_err().to_string().contains("ws://"));
+        let (_, config) = parse(&[
+            "p",
+            "seeder",
+            "--stream",
+            "http://o/x.m3u8",
+            "--tracker",
+            "ws://t",
+            "--swarm-id",
+            "",
+        ]);
+        assert!(config
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("--swarm-id"));
         let bad_role = Cli::command().try_get_matches_from(["p", "watcher"]);
         assert!(bad_role.is_err());
     }

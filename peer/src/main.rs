@@ -67,6 +67,7 @@ fn engine_config(role: Role, config: &Config) -> engine::Config {
         p2p_downloads,
         startup_peer_wait_ms: config.startup_peer_wait.as_millis() as u64,
         seeder: role == Role::Seeder,
+        swarm_id: config.swarm_id.clone(),
         ..defaults
     }
 }
@@ -122,7 +123,7 @@ async fn run(role: Role, config: Config) -> anyhow::Result<()> {
                 };
                 let seed = RandomState::new().hash_one(i);
                 let engine = Engine::new(engine_config.clone(), seed, 0);
-                let player = Player::new(role, stream.clone(), viewing);
+                let player = Player::new(role, stream.clone(), viewing, config.swarm_id.is_some());
                 let (tx, rx) = mpsc::unbounded_channel();
                 let node = Node::new(engine, player, shared, IoSender(tx));
                 nodes.spawn_local(node.run(rx, stop.clone()));

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use swarmcast_loader::engine::{ByteRange, Input, Millis, RequestId};
+use swarmcast_loader::engine::{ByteRange, Input, Millis, RequestId, VariantAttributes};
 use url::Url;
 
 use crate::config::Role;
@@ -57,6 +57,8 @@ pub struct Player {
     /// Each open request's URL and range, for loading it over HTTP.
     targets: HashMap<RequestId, (String, Option<ByteRange>)>,
     role: Behaviour,
+    /// A swarm id is set: streams are named by their attributes.
+    by_attributes: bool,
 }
 
 struct Followed {
@@ -72,7 +74,7 @@ enum Behaviour {
 }
 
 impl Player {
-    pub fn new(role: Role, manifest: Url, viewing: Viewing) -> Self {
+    pub fn new(role: Role, manifest: Url, viewing: Viewing, by_attributes: bool) -> Self {
         Player {
             manifest,
             manifest_at: Some(0),
@@ -83,6 +85,7 @@ impl Player {
                 Role::Viewer => Behaviour::Viewer(Viewer::new(viewing)),
                 Role::Seeder => Behaviour::Seeder,
             },
+            by_attributes,
         }
     }
 
@@ -134,12 +137,13 @@ impl Player {
                     Behaviour::Seeder => variants.len(),
                 };
                 for v in variants.into_iter().take(take) {
-                    self.follow(v, now);
+                    self.follow(v.url, &v.attributes, now);
                 }
                 return;
             }
             (Ok(Manifest::Media(m)), None) => {
-                self.follow(self.manifest.clone(), now);
+                // hls.js's one level of a media playlist has no attributes.
+                self.follow(self.manifest.clone(), &VariantAttributes::default(), now);
                 self.streams[0].reload_at = None;
                 (m, 0)
             }
@@ -184,9 +188,10 @@ impl Player {
         self.step(now, out);
     }
 
-    fn follow(&mut self, url: Url, now: Millis) {
+    fn follow(&mut self, url: Url, attributes: &VariantAttributes, now: Millis) {
+        let by_attributes = self.by_attributes.then_some(attributes);
         self.streams.push(Followed {
-            media: MediaStream::new(self.manifest.clone(), url),
+            media: MediaStream::new(self.manifest.clone(), url, by_attributes),
             reload_at: Some(now),
             seeder: Seeder::default(),
         });
@@ -243,7 +248,7 @@ impl Player {
                 targets.insert(req, (seg.url.clone(), seg.range));
                 out.push(Action::Engine(Input::SegmentRequest {
                     req,
-                    stream: media.name(),
+                    stream: media.name().to_owned(),
                     sn,
                     url: seg.url.clone(),
                     range: seg.range,
@@ -502,7 +507,7 @@ mod tests {
         let Ok(Manifest::Media(m)) = playlist::parse(&url, text.as_bytes()) else {
             panic!("not a media playlist");
         };
-        let mut s = MediaStream::new(url.clone(), url);
+        let mut s = MediaStream::new(url.clone(), url, None);
         s.update(&m).unwrap();
         s
     }

@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 
-use m3u8_rs::{MediaPlaylist, Playlist as M3u8};
-use swarmcast_loader::engine::{ByteRange, Millis, Playlist, SegmentInfo, StreamKind};
+use m3u8_rs::{MediaPlaylist, Playlist as M3u8, VariantStream};
+use swarmcast_loader::engine::{
+    main_stream_name, ByteRange, Millis, Playlist, SegmentInfo, StreamKind, VariantAttributes,
+};
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,11 +21,19 @@ pub enum PlaylistError {
     BadUri { url: Url, uri: String },
 }
 
+/// A variant of a master playlist.
+pub struct Variant {
+    /// Its media playlist.
+    pub url: Url,
+    /// What names it when a swarm id is set.
+    pub attributes: VariantAttributes,
+}
+
 /// What a fetched manifest asks the player to do next.
 pub enum Manifest {
-    /// A master playlist: its variants' media playlists, in listed order
-    /// (hls.js starts on the first).
-    Variants(Vec<Url>),
+    /// A master playlist: its variants, in listed order (hls.js starts on
+    /// the first).
+    Variants(Vec<Variant>),
     /// A media playlist: play it.
     Media(MediaPlaylist),
 }
@@ -37,12 +47,16 @@ pub fn parse(url: &Url, body: &[u8]) -> Result<Manifest, PlaylistError> {
                 .iter()
                 .filter(|v| !v.is_i_frame)
                 .map(|v| {
-                    url.join(&v.uri).map_err(|_| PlaylistError::BadUri {
+                    let uri = url.join(&v.uri).map_err(|_| PlaylistError::BadUri {
                         url: url.clone(),
                         uri: v.uri.clone(),
+                    })?;
+                    Ok(Variant {
+                        url: uri,
+                        attributes: attributes(v),
                     })
                 })
-                .collect::<Result<Vec<Url>, _>>()?;
+                .collect::<Result<Vec<Variant>, _>>()?;
             if variants.is_empty() {
                 return Err(PlaylistError::NoVariant(url.clone()));
             }
@@ -53,12 +67,41 @@ pub fn parse(url: &Url, body: &[u8]) -> Result<Manifest, PlaylistError> {
     }
 }
 
+/// A variant's attributes as hls.js reads them into a `Level`.
+fn attributes(v: &VariantStream) -> VariantAttributes {
+    let bitrate = match v.bandwidth {
+        0 => v.average_bandwidth.unwrap_or(0),
+        b => b,
+    };
+    let (width, height) = v
+        .resolution
+        .as_ref()
+        .map_or((0, 0), |r| (r.width, r.height));
+    VariantAttributes {
+        bitrate,
+        width,
+        height,
+        frame_rate: v.frame_rate.unwrap_or(0.0),
+        video_range: v
+            .other_attributes
+            .as_ref()
+            .and_then(|a| a.get("VIDEO-RANGE"))
+            .map_or_else(String::new, |r| r.as_str().to_owned()),
+        hdcp_level: v
+            .hdcp_level
+            .as_ref()
+            .map_or_else(String::new, |h| h.to_string()),
+        codecs: v.codecs.clone().unwrap_or_default(),
+    }
+}
+
 /// One followed media playlist: its latest load on a stable timeline.
 pub struct MediaStream {
     /// The manifest the player opened (names the swarm).
     manifest: Url,
-    /// This media playlist's URL (names the stream).
     url: Url,
+    /// The engine's name for it (`Playlist::stream`).
+    name: String,
     /// Start time of every segment seen so far, by sequence number.
     starts: HashMap<u64, Millis>,
     pub live: bool,
@@ -67,9 +110,12 @@ pub struct MediaStream {
 }
 
 impl MediaStream {
-    pub fn new(manifest: Url, url: Url) -> Self {
+    /// A main rendition, named by its URL, or (with a swarm id) by its
+    /// attributes.
+    pub fn new(manifest: Url, url: Url, by_attributes: Option<&VariantAttributes>) -> Self {
         MediaStream {
             manifest,
+            name: main_stream_name(url.as_str(), by_attributes),
             url,
             starts: HashMap::new(),
             live: true,
@@ -83,10 +129,10 @@ impl MediaStream {
     }
 
     /// The stream's name for the engine, as the browser glue names a main
-    /// rendition (`streamName` in loader-wasm/js/swarmcast.js): any other
-    /// name is another stream id, whose segments pages never ask for.
-    pub fn name(&self) -> String {
-        format!("main {}", self.url)
+    /// rendition: any other name is another stream id, whose segments pages
+    /// never ask for.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Takes a (re)load; returns whether it listed a segment not seen before.
@@ -158,7 +204,7 @@ impl MediaStream {
     pub fn engine_playlist(&self) -> Playlist {
         Playlist {
             manifest_url: self.manifest.to_string(),
-            stream: self.name(),
+            stream: self.name.clone(),
             kind: StreamKind::Main,
             live: self.live,
             segments: self.segments.clone(),
@@ -203,21 +249,33 @@ mod tests {
 
     fn stream() -> MediaStream {
         let url = Url::parse("http://o/live/a/stream.m3u8").unwrap();
-        MediaStream::new(Url::parse("http://o/live/master.m3u8").unwrap(), url)
+        MediaStream::new(Url::parse("http://o/live/master.m3u8").unwrap(), url, None)
     }
 
     #[test]
     fn master_resolves_its_variants_in_order() {
         let text = b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\na/stream.m3u8\n\
-                     #EXT-X-STREAM-INF:BANDWIDTH=2000\nb/stream.m3u8\n";
+                     #EXT-X-STREAM-INF:BANDWIDTH=0,AVERAGE-BANDWIDTH=1800,RESOLUTION=640x360,\
+                     FRAME-RATE=29.970,VIDEO-RANGE=PQ,HDCP-LEVEL=TYPE-0,\
+                     CODECS=\"avc1.64001e,mp4a.40.2\"\nb/stream.m3u8?t=1\n";
         let url = Url::parse("http://o/live/master.m3u8").unwrap();
-        match parse(&url, text).unwrap() {
-            Manifest::Variants(v) => assert_eq!(
-                v.iter().map(Url::as_str).collect::<Vec<_>>(),
-                ["http://o/live/a/stream.m3u8", "http://o/live/b/stream.m3u8"]
-            ),
-            Manifest::Media(_) => panic!("master read as media"),
-        }
+        let Manifest::Variants(v) = parse(&url, text).unwrap() else {
+            panic!("master read as media");
+        };
+        assert_eq!(
+            v.iter().map(|v| v.url.as_str()).collect::<Vec<_>>(),
+            [
+                "http://o/live/a/stream.m3u8",
+                "http://o/live/b/stream.m3u8?t=1"
+            ]
+        );
+        // What hls.js's levels hold, so a swarm id names them as pages do.
+        let named = |v: &Variant| main_stream_name(v.url.as_str(), Some(&v.attributes));
+        assert_eq!(named(&v[0]), "main/1000/0x0/0///");
+        assert_eq!(
+            named(&v[1]),
+            "main/1800/640x360/29.97/PQ/TYPE-0/avc1.64001e,mp4a.40.2"
+        );
         assert!(parse(&url, b"<html>").is_err());
     }
 

@@ -75,6 +75,9 @@ const CASES = [
   { name: "AES-128", vod: ["--aes128"], pages: ["fixed", "fixed", "fixed"] },
   { name: "byte ranges (fMP4, one file per rendition)", vod: ["--byterange", "--fmp4"], pages: ["fixed", "fixed", "fixed"] },
   { name: "seek in VOD", vod: [], pages: ["fixed", "fixed", "seeking"] },
+  // Pages that open the stream at other hosts (CDNs) with their own tokens:
+  // no URL is the same, so streams and segments go by their swarm-id names.
+  { name: "swarm id, each page at its own host and token", vod: ["--alt-audio"], pages: ["auto", "auto", "switching"], audio: true, swarmId: "integrity" },
 ];
 
 const RENDITION_ARGS = ["--renditions", RENDITIONS.join(",")];
@@ -109,7 +112,15 @@ async function runCase(t, c) {
   try {
     const { origin, tracker } = stack;
     const src = c.live ? origin.liveUrl : `${origin.url}/master.m3u8`;
-    const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] } };
+    const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, swarmId: c.swarmId };
+    // With a swarm id, page i opens the stream at a host and token of its own.
+    const srcOf = (i) => {
+      if (!c.swarmId) return src;
+      const url = new URL(src);
+      url.hostname = i % 2 ? "localhost" : url.hostname;
+      url.search = `?token=page${i}`;
+      return url.href;
+    };
     const digests = new OriginDigests();
     const check = () => Promise.all(pages.map((p) => p.check(digests)));
 
@@ -118,7 +129,7 @@ async function runCase(t, c) {
       const role = ROLES[roleName];
       await sleep(Math.max(0, start + i * JOIN_GAP_MS - Date.now()));
       const hlsConfig = role.pinned ? { ...HLS_CONFIG, startLevel: TOP } : HLS_CONFIG;
-      const player = await openPlayer(browser.browser, origin.url, { src, opts, hlsConfig, record: true });
+      const player = await openPlayer(browser.browser, origin.url, { src: srcOf(i), opts, hlsConfig, record: true });
       const page = new CheckedPage(player, role);
       pages.push(page);
       // A page that never plays is reported with the others, not thrown.

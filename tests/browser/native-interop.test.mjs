@@ -1,7 +1,9 @@
 // Browsers and native peers are one swarm, on the live test card:
 // (a) a Chromium page downloads from a native seeder (swarmcast-peer), and
 //     every fragment the page's hls.js receives is the origin's bytes;
-// (b) a native viewer downloads from a Chromium page.
+// (b) a native viewer downloads from a Chromium page;
+// (c) with a swarm id, a page and a native seeder that open the stream at
+//     different URLs (another host name, per-viewer tokens) share it.
 // Both directions share one origin and tracker; each starts a fresh swarm of
 // its own peers (the previous ones have left).
 import { test, before, after } from "node:test";
@@ -111,5 +113,44 @@ test("(b) a native viewer downloads from a Chromium page", { timeout: 90_000 }, 
   } finally {
     await viewer?.stop();
     await player.close();
+  }
+});
+
+test("(c) with a swarm id, a page and a native seeder share the stream at different URLs", { timeout: 90_000 }, async (t) => {
+  const { origin, tracker } = stack;
+  // Two names for one origin, as two CDNs would be, and a token each: no
+  // URL the two open is the same, so only the swarm id joins them.
+  const seederUrl = new URL(origin.liveUrl);
+  seederUrl.hostname = "localhost";
+  seederUrl.search = "?token=seeder";
+  const seeder = await startPeer("seeder", {
+    stream: seederUrl.href,
+    tracker: tracker.url,
+    extraArgs: ["--swarm-id", "testcard"],
+  });
+  let player;
+  try {
+    const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, maxHttpDownloads: 0, swarmId: "testcard" };
+    const src = `${origin.liveUrl}?token=page`;
+    player = await openPlayer(browser.browser, origin.url, { src, opts, record: true });
+    const fragments = new FragmentCheck(player.recorded);
+    await player.waitForProgress(1, 30_000);
+    await waitForPeer(player);
+    await fragments.checkUntil(async () => (await player.snapshot()).stats.p2pBytes > 0, BYTES_WITHIN_MS);
+
+    const snap = await player.snapshot();
+    await sleep(METRICS_LAG_MS);
+    const uploaded = promSum(await seeder.metrics(), "swarmcast_peer_upload_bytes_total");
+    t.diagnostic(
+      `page: ${fragments.records.length} fragments, ${snap.stats.p2pBytes} B from peers, ` +
+        `${snap.stats.httpBytes} B over HTTP; seeder uploaded ${uploaded} B`,
+    );
+    assert.deepEqual(snap.fatal, [], "no fatal hls.js error");
+    assert.deepEqual(fragments.problems(), [], "every fragment hls.js received is the origin's bytes");
+    assert.ok(snap.stats.p2pBytes > 0, "the page took segment bytes from the seeder");
+    assert.ok(uploaded > 0, "the seeder uploaded");
+  } finally {
+    await player?.close();
+    await seeder.stop();
   }
 });

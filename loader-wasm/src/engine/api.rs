@@ -196,7 +196,8 @@ pub struct Playlist {
     /// The stream's name, the same for every viewer of the content and so in
     /// every driver (browser glue, native peer): hls.js's playlist type and
     /// the media playlist's URL (`main http://…/216p/stream.m3u8`), or with
-    /// [`Config::swarm_id`] its place and attributes in the master playlist.
+    /// [`Config::swarm_id`] its attributes in the master playlist (main
+    /// renditions: [`super::main_stream_name`]).
     /// Requests name their stream the same way.
     pub stream: String,
     pub kind: StreamKind,

@@ -90,6 +90,41 @@ pub fn info_hash(key: &str) -> [u8; 20] {
     out
 }
 
+/// A main rendition's attributes in the master playlist, as hls.js reads
+/// them (a `Level`): all zero or empty when the manifest is a media playlist.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VariantAttributes {
+    /// `BANDWIDTH`, else `AVERAGE-BANDWIDTH`.
+    pub bitrate: u64,
+    /// `RESOLUTION`.
+    pub width: u64,
+    pub height: u64,
+    /// `FRAME-RATE`.
+    pub frame_rate: f64,
+    /// `VIDEO-RANGE` and `HDCP-LEVEL`, as written: with the above, what
+    /// makes hls.js take two variants for one content (redundant streams).
+    pub video_range: String,
+    pub hdcp_level: String,
+    /// `CODECS`, as written.
+    pub codecs: String,
+}
+
+/// A main rendition's name (`Playlist::stream`). Without a swarm id, its
+/// media playlist URL. With one, URLs may differ between viewers (tokens,
+/// several CDNs), so it is the rendition's attributes, which every viewer
+/// reads alike. Not its index: browsers drop levels they cannot decode, so
+/// indices differ between them. The browser glue builds the same strings
+/// (`streamName` in js/swarmcast.js); floats print as JS prints numbers.
+pub fn main_stream_name(media_url: &str, by_attributes: Option<&VariantAttributes>) -> String {
+    match by_attributes {
+        None => format!("main {media_url}"),
+        Some(a) => format!(
+            "main/{}/{}x{}/{}/{}/{}/{}",
+            a.bitrate, a.width, a.height, a.frame_rate, a.video_range, a.hdcp_level, a.codecs
+        ),
+    }
+}
+
 /// The wire id of a stream, from its name (`Playlist::stream`).
 pub fn stream_id(name: &str) -> u64 {
     mix(fnv(FNV_START, name.as_bytes()))
@@ -135,6 +170,35 @@ pub fn rendezvous(peer: &PeerId, segment: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_main_rendition_is_named_by_url_or_by_the_attributes_hls_js_reads() {
+        let url = "http://cdn-a/live/360p/stream.m3u8?token=1";
+        assert_eq!(main_stream_name(url, None), format!("main {url}"));
+        let level = VariantAttributes {
+            bitrate: 800_000,
+            width: 640,
+            height: 360,
+            frame_rate: 29.97,
+            video_range: "SDR".into(),
+            hdcp_level: String::new(),
+            codecs: "avc1.64001e,mp4a.40.2".into(),
+        };
+        assert_eq!(
+            main_stream_name(url, Some(&level)),
+            "main/800000/640x360/29.97/SDR//avc1.64001e,mp4a.40.2"
+        );
+        // As `${30}` prints in JS, and hls.js's level of a media playlist.
+        let thirty = VariantAttributes {
+            frame_rate: 30.0,
+            ..level
+        };
+        assert!(main_stream_name(url, Some(&thirty)).contains("/30/"));
+        assert_eq!(
+            main_stream_name(url, Some(&VariantAttributes::default())),
+            "main/0/0x0/0///"
+        );
+    }
 
     #[test]
     fn swarm_key_keeps_the_query_unless_a_swarm_id_is_set() {

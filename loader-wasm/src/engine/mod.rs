@@ -37,6 +37,7 @@ mod transfer;
 mod vecmap;
 
 pub use api::*;
+pub use identity::{main_stream_name, VariantAttributes};
 
 use std::collections::VecDeque;
 
