@@ -49,9 +49,10 @@ export interface SwarmcastOptions {
   /**
    * Names the content for the swarm. Default: the manifest URL, query
    * included, so `play.m3u8?ch=7` and `?ch=9` never share. Set it when URLs
-   * carry per-viewer tokens (in the query or the path): streams are then
-   * named by their place and attributes in the master playlist, and segments
-   * by their file name, so those viewers share one swarm.
+   * carry per-viewer tokens (in the query or the path) or the stream has
+   * several hosts: streams are then named by their attributes in the master
+   * playlist, and segments by their file name, so those viewers share one
+   * swarm. A native seeder joins with `swarmcast-peer --swarm-id`.
    */
   swarmId?: string;
   /** Fetch segments from peers at all. false: plain HTTP, no tracker, no peers. Default true. */

@@ -59,7 +59,7 @@ pub struct Config {
     /// WebTorrent tracker URLs (`wss://…`); one socket each.
     pub trackers: Vec<String>,
     /// Names the content independently of URLs (see `identity`): streams are
-    /// then named by their place and attributes in the master playlist and
+    /// then named by their attributes in the master playlist and
     /// segments by their file name, so viewers with per-viewer tokens share a
     /// swarm. Default: the manifest URL, query included.
     pub swarm_id: Option<String>,
