@@ -37,14 +37,18 @@ const waitForPeer = (player) =>
     polling: 250,
   });
 
-test("(a) a Chromium page downloads from a native seeder, byte-identical to the origin", { timeout: 90_000 }, async (t) => {
+/**
+ * A native seeder of `seederStream` and a page playing `src`: the page must
+ * take segment bytes from the seeder, every one the origin's.
+ */
+async function pageTakesFromSeeder(t, { seederStream, seederArgs = [], src, swarmId }) {
   const { origin, tracker } = stack;
-  const seeder = await startPeer("seeder", { stream: origin.liveUrl, tracker: tracker.url });
+  const seeder = await startPeer("seeder", { stream: seederStream, tracker: tracker.url, extraArgs: seederArgs });
   let player;
   try {
     // Beside a seeder the page leaves prefetching new segments to it.
-    const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, maxHttpDownloads: 0 };
-    player = await openPlayer(browser.browser, origin.url, { src: origin.liveUrl, opts, record: true });
+    const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, maxHttpDownloads: 0, swarmId };
+    player = await openPlayer(browser.browser, origin.url, { src, opts, record: true });
     const fragments = new FragmentCheck(player.recorded);
     await player.waitForProgress(1, 30_000);
     await waitForPeer(player);
@@ -71,7 +75,11 @@ test("(a) a Chromium page downloads from a native seeder, byte-identical to the 
     await player?.close();
     await seeder.stop();
   }
-});
+}
+
+test("(a) a Chromium page downloads from a native seeder, byte-identical to the origin", { timeout: 90_000 }, (t) =>
+  pageTakesFromSeeder(t, { seederStream: stack.origin.liveUrl, src: stack.origin.liveUrl }),
+);
 
 test("(b) a native viewer downloads from a Chromium page", { timeout: 90_000 }, async (t) => {
   const { origin, tracker } = stack;
@@ -116,41 +124,16 @@ test("(b) a native viewer downloads from a Chromium page", { timeout: 90_000 }, 
   }
 });
 
-test("(c) with a swarm id, a page and a native seeder share the stream at different URLs", { timeout: 90_000 }, async (t) => {
-  const { origin, tracker } = stack;
+test("(c) with a swarm id, a page and a native seeder share the stream at different URLs", { timeout: 90_000 }, (t) => {
   // Two names for one origin, as two CDNs would be, and a token each: no
   // URL the two open is the same, so only the swarm id joins them.
-  const seederUrl = new URL(origin.liveUrl);
-  seederUrl.hostname = "localhost";
-  seederUrl.search = "?token=seeder";
-  const seeder = await startPeer("seeder", {
-    stream: seederUrl.href,
-    tracker: tracker.url,
-    extraArgs: ["--swarm-id", "testcard"],
+  const seederStream = new URL(stack.origin.liveUrl);
+  seederStream.hostname = "localhost";
+  seederStream.search = "?token=seeder";
+  return pageTakesFromSeeder(t, {
+    seederStream: seederStream.href,
+    seederArgs: ["--swarm-id", "testcard"],
+    src: `${stack.origin.liveUrl}?token=page`,
+    swarmId: "testcard",
   });
-  let player;
-  try {
-    const opts = { trackers: [tracker.url], rtcConfig: { iceServers: [] }, maxHttpDownloads: 0, swarmId: "testcard" };
-    const src = `${origin.liveUrl}?token=page`;
-    player = await openPlayer(browser.browser, origin.url, { src, opts, record: true });
-    const fragments = new FragmentCheck(player.recorded);
-    await player.waitForProgress(1, 30_000);
-    await waitForPeer(player);
-    await fragments.checkUntil(async () => (await player.snapshot()).stats.p2pBytes > 0, BYTES_WITHIN_MS);
-
-    const snap = await player.snapshot();
-    await sleep(METRICS_LAG_MS);
-    const uploaded = promSum(await seeder.metrics(), "swarmcast_peer_upload_bytes_total");
-    t.diagnostic(
-      `page: ${fragments.records.length} fragments, ${snap.stats.p2pBytes} B from peers, ` +
-        `${snap.stats.httpBytes} B over HTTP; seeder uploaded ${uploaded} B`,
-    );
-    assert.deepEqual(snap.fatal, [], "no fatal hls.js error");
-    assert.deepEqual(fragments.problems(), [], "every fragment hls.js received is the origin's bytes");
-    assert.ok(snap.stats.p2pBytes > 0, "the page took segment bytes from the seeder");
-    assert.ok(uploaded > 0, "the seeder uploaded");
-  } finally {
-    await player?.close();
-    await seeder.stop();
-  }
 });
